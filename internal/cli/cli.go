@@ -1,0 +1,40 @@
+// Package cli assembles the ferry command tree from the verb packages and runs it.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"ferry.dev/ferry/internal/cli/dev"
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/cli/version"
+)
+
+// NewRoot returns the root command with every verb attached.
+func NewRoot(s iostreams.Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ferry",
+		Short:         "Ferry carries each new version of an application through its stages.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s))
+	return root
+}
+
+// Execute runs the command line and returns the process exit code.
+func Execute(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
+	root := NewRoot(iostreams.Streams{In: in, Out: out, Err: errOut})
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(errOut, "Error:", err)
+		return 1
+	}
+	return 0
+}

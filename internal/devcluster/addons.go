@@ -1,0 +1,205 @@
+package devcluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"text/template"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/kubeapply"
+)
+
+var registryTmpl = template.Must(template.New("registry").Parse(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: {{.Root}}
+  delete:
+    enabled: true
+http:
+  addr: {{.Addr}}
+`))
+
+func (c Config) startRegistry() error {
+	conf := filepath.Join(c.confDir("registry"), "config.yml")
+	if err := writeTemplate(conf, registryTmpl, map[string]string{"Root": c.dataDir("registry"), "Addr": c.RegistryAddr}); err != nil {
+		return err
+	}
+	if _, err := c.start(process{name: procRegistry, bin: "docker-registry", args: []string{"serve", conf}}); err != nil {
+		return err
+	}
+	return c.waitFor(procRegistry, 30*time.Second, c.health(procRegistry))
+}
+
+// pushPause builds the sandbox image from the embedded pause program and pushes it.
+func (c Config) pushPause(ctx context.Context) error {
+	src, err := c.writeModule("pause")
+	if err != nil {
+		return err
+	}
+	res, err := imagebuild.Build(ctx, imagebuild.Options{Dir: src, Package: ".", Ref: c.pauseImage(), Insecure: true})
+	if err != nil {
+		return fmt.Errorf("pause image: %w", err)
+	}
+	c.logf("  pushed %s (%s)", res.Ref, res.Digest)
+	return nil
+}
+
+// applyBootstrap applies the roles and the kube-dns Service every dev cluster has.
+func (c Config) applyBootstrap(ctx context.Context) error {
+	b, err := assets.ReadFile("assets/manifests/bootstrap.yaml")
+	if err != nil {
+		return err
+	}
+	t, err := template.New("bootstrap").Parse(string(b))
+	if err != nil {
+		return err
+	}
+	var manifest bytes.Buffer
+	if err := t.Execute(&manifest, map[string]string{"DNSServiceIP": c.DNSServiceIP().String(), "NodeIP": c.NodeIP.String()}); err != nil {
+		return err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
+	if err != nil {
+		return err
+	}
+	ap, err := kubeapply.New(rc, "ferry-dev")
+	if err != nil {
+		return err
+	}
+	return ap.ApplyManifest(ctx, manifest.Bytes())
+}
+
+var corefileTmpl = template.Must(template.New("corefile").Parse(`# Only the cluster's own zones are served; other names are refused, never forwarded.
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind {{.NodeIP}}
+    errors
+    health 127.0.0.1:8180
+    ready 127.0.0.1:8181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig {{.Kubeconfig}} ferry-dev
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+`))
+
+func (c Config) startCoreDNS() error {
+	conf := filepath.Join(c.confDir("coredns"), "Corefile")
+	if err := writeTemplate(conf, corefileTmpl, map[string]string{"NodeIP": c.NodeIP.String(), "Kubeconfig": c.kubeconfig("coredns")}); err != nil {
+		return err
+	}
+	if _, err := c.start(process{name: procCoreDNS, bin: c.componentBin("coredns"), args: []string{"-conf", conf}}); err != nil {
+		return err
+	}
+	return c.waitFor(procCoreDNS, 30*time.Second, c.health(procCoreDNS))
+}
+
+var prometheusTmpl = template.Must(template.New("prometheus").Parse(`global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+scrape_configs:
+# Pods that ask for it with prometheus.io/scrape, port and path annotations, on the real
+# node only: simulated pods serve nothing.
+- job_name: kubernetes-pods
+  kubernetes_sd_configs:
+  - role: pod
+    kubeconfig_file: {{.Kubeconfig}}
+  relabel_configs:
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+    action: keep
+    regex: "true"
+  - source_labels: [__meta_kubernetes_pod_node_name]
+    action: keep
+    regex: {{.NodeName}}
+  - source_labels: [__meta_kubernetes_pod_phase]
+    action: keep
+    regex: Running
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
+    action: replace
+    target_label: __metrics_path__
+    regex: (.+)
+  - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+    action: replace
+    regex: ([^:]+)(?::\d+)?;(\d+)
+    replacement: $1:$2
+    target_label: __address__
+  - action: labelmap
+    regex: __meta_kubernetes_pod_label_(.+)
+  - source_labels: [__meta_kubernetes_namespace]
+    target_label: namespace
+  - source_labels: [__meta_kubernetes_pod_name]
+    target_label: pod
+`))
+
+func (c Config) startPrometheus() error {
+	conf := filepath.Join(c.confDir("prometheus"), "prometheus.yml")
+	if err := writeTemplate(conf, prometheusTmpl, map[string]string{"Kubeconfig": c.kubeconfig("prometheus"), "NodeName": c.NodeName}); err != nil {
+		return err
+	}
+	p := process{name: procPrometheus, bin: "prometheus", args: []string{
+		"--config.file=" + conf,
+		"--storage.tsdb.path=" + c.dataDir("prometheus"),
+		"--web.listen-address=" + c.PrometheusAddr,
+		"--web.enable-lifecycle",
+	}}
+	if _, err := c.start(p); err != nil {
+		return err
+	}
+	return c.waitFor(procPrometheus, 60*time.Second, c.health(procPrometheus))
+}
+
+// waitDefaultServiceAccount waits for the controller manager to create the default
+// ServiceAccount, the sign that pods can be created.
+func (c Config) waitDefaultServiceAccount(ctx context.Context) error {
+	cs, err := c.Clientset()
+	if err != nil {
+		return err
+	}
+	return c.waitFor(procCM, 60*time.Second, func() error {
+		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+}
+
+// checkPortsFree fails if a port the cluster needs is taken by a process that is not ours.
+func (c Config) checkPortsFree() error {
+	ports := []struct{ proc, addr string }{
+		{procEtcd, "127.0.0.1:2379"}, {procEtcd, "127.0.0.1:2380"}, {procEtcd, "127.0.0.1:2381"},
+		{procAPIServer, "0.0.0.0:6443"}, {procRegistry, c.RegistryAddr}, {procPrometheus, c.PrometheusAddr},
+		{procCM, "127.0.0.1:10257"}, {procScheduler, "127.0.0.1:10259"}, {procKubelet, "127.0.0.1:10248"},
+		{procProxy, "127.0.0.1:10256"}, {procProxy, "127.0.0.1:10249"}, {procCoreDNS, "127.0.0.1:8181"},
+	}
+	for _, p := range ports {
+		if _, ours := c.running(p.proc); ours {
+			continue
+		}
+		l, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			return fmt.Errorf("port %s, needed by %s, is taken by another process (%v); stop it or run `ferry dev down`", p.addr, p.proc, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// requireRoot fails early with a clear message: the cluster needs bridges, routes,
+// iptables and mounts.
+func requireRoot() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("ferry dev needs root (it creates a bridge, routes, iptables rules and mounts); run it with sudo")
+	}
+	return nil
+}

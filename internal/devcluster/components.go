@@ -1,0 +1,221 @@
+package devcluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Versions of the components built from their Go modules.
+const (
+	kubernetesVersion = "v1.36.3"
+	etcdVersion       = "v3.6.7"
+	corednsVersion    = "v1.14.7"
+	kwokVersion       = "v0.8.0"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// component is a set of binaries built together from Go modules into the cache.
+type component struct {
+	name    string
+	version string
+	bins    []string
+	// module is the embedded helper module (assets/NAME) or "" for a plain go install.
+	module string
+	// pkgs are the packages built (go build) or installed (go install PKG@VERSION).
+	pkgs    []string
+	ldflags string
+}
+
+func components() []component {
+	v := "k8s.io/component-base/version"
+	return []component{
+		{
+			name: "kubernetes", version: kubernetesVersion, module: "kubernetes",
+			bins: []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"},
+			pkgs: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
+				"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kube-proxy"},
+			// Stamp the version the way Kubernetes' own build does; components compare it.
+			ldflags: fmt.Sprintf("-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=36 -X %s.gitTreeState=clean",
+				v, kubernetesVersion, v, v, v),
+		},
+		{name: "etcd", version: etcdVersion, module: "etcd", bins: []string{"etcd"}, pkgs: []string{"go.etcd.io/etcd/server/v3"}},
+		{name: "coredns", version: corednsVersion, bins: []string{"coredns"}, pkgs: []string{"github.com/coredns/coredns@" + corednsVersion}},
+		{name: "kwok", version: kwokVersion, bins: []string{"kwok"}, pkgs: []string{"sigs.k8s.io/kwok/cmd/kwok@" + kwokVersion}},
+	}
+}
+
+// dir is where a component's binaries live: one directory per version.
+func (c Config) componentDir(comp component) string {
+	return filepath.Join(c.binDir(), comp.name+"-"+comp.version)
+}
+
+func (c Config) componentBin(name string) string {
+	for _, comp := range components() {
+		for _, b := range comp.bins {
+			if b == name {
+				return filepath.Join(c.componentDir(comp), b)
+			}
+		}
+	}
+	return name
+}
+
+// ensureComponents builds every component that is missing from the cache, and rebuilds
+// one whose binaries no longer match the checksums recorded when it was built.
+func (c Config) ensureComponents() error {
+	for _, comp := range components() {
+		err := c.verifyComponent(comp)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			c.logf("  cache of %s %s is corrupted (%v); rebuilding", comp.name, comp.version, err)
+		}
+		c.logf("  building %s %s into %s (once; later runs reuse it)", comp.name, comp.version, c.componentDir(comp))
+		if err := c.buildComponent(comp); err != nil {
+			return fmt.Errorf("building %s %s: %w", comp.name, comp.version, err)
+		}
+		if err := c.verifyComponent(comp); err != nil {
+			return fmt.Errorf("%s %s after build: %w", comp.name, comp.version, err)
+		}
+	}
+	return nil
+}
+
+const sumsFile = "SHA256SUMS"
+
+// verifyComponent checks each binary against the checksums written after its build.
+func (c Config) verifyComponent(comp component) error {
+	dir := c.componentDir(comp)
+	want, err := os.ReadFile(filepath.Join(dir, sumsFile))
+	if err != nil {
+		return err
+	}
+	got, err := checksums(dir, comp.bins)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(want, got) {
+		return fmt.Errorf("checksums in %s differ from the binaries", filepath.Join(dir, sumsFile))
+	}
+	return nil
+}
+
+func checksums(dir string, bins []string) ([]byte, error) {
+	var b strings.Builder
+	for _, name := range bins {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), name)
+	}
+	return []byte(b.String()), nil
+}
+
+// buildComponent builds comp with the Go toolchain into its cache directory.
+func (c Config) buildComponent(comp component) error {
+	dir := c.componentDir(comp)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ldflags := strings.TrimSpace("-s -w " + comp.ldflags)
+	env := []string{"CGO_ENABLED=0", "GOBIN=" + dir}
+	if comp.module == "" {
+		args := append([]string{"install", "-trimpath", "-ldflags=" + ldflags}, comp.pkgs...)
+		if err := c.goCmd(c.CacheDir, env, args...); err != nil {
+			return err
+		}
+	} else {
+		src, err := c.writeModule(comp.module)
+		if err != nil {
+			return err
+		}
+		if err := c.goCmd(src, env, "mod", "tidy"); err != nil {
+			return err
+		}
+		out := dir + "/"
+		if len(comp.pkgs) == 1 {
+			// A single package is named explicitly: etcd's package path ends in /v3.
+			out = filepath.Join(dir, comp.bins[0])
+		}
+		args := append([]string{"build", "-trimpath", "-ldflags=" + ldflags, "-o", out}, comp.pkgs...)
+		if err := c.goCmd(src, env, args...); err != nil {
+			return err
+		}
+	}
+	if comp.name == "kwok" {
+		if err := c.writeKwokStages(dir); err != nil {
+			return err
+		}
+	}
+	sums, err := checksums(dir, comp.bins)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, sumsFile), sums, 0o644)
+}
+
+// writeModule copies an embedded helper module (go.mod.txt and friends) into the cache.
+func (c Config) writeModule(name string) (string, error) {
+	src := filepath.Join(c.CacheDir, "src", name)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	entries, err := assets.ReadDir("assets/" + name)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		b, err := assets.ReadFile("assets/" + name + "/" + e.Name())
+		if err != nil {
+			return "", err
+		}
+		target := filepath.Join(src, strings.TrimSuffix(e.Name(), ".txt"))
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return src, nil
+}
+
+// goCmd runs the go command in dir, its output going to the progress stream.
+func (c Config) goCmd(dir string, env []string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 30))
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

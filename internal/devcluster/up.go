@@ -1,0 +1,71 @@
+package devcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Up brings the cluster up, starting only what is not running yet, so it is idempotent.
+// It returns once the node is Ready, DNS answers and Prometheus is scraping.
+func Up(ctx context.Context, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	start := time.Now()
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"checking ports", func(context.Context) error { return c.checkPortsFree() }},
+		{"checking Debian packages", func(context.Context) error { return c.ensurePackages() }},
+		{"checking cached binaries", func(context.Context) error { return c.ensureComponents() }},
+		{"routing the Service and simulated pod CIDRs locally; bridge " + c.Bridge, func(context.Context) error { return c.setupNetwork() }},
+		{"keeping pod traffic on the machine", func(context.Context) error { return c.guardEgress() }},
+		{"certificates and kubeconfigs", func(context.Context) error { return c.ensurePKI() }},
+		{"etcd", func(context.Context) error { return c.startEtcd() }},
+		{"kube-apiserver", func(context.Context) error { return c.startAPIServer() }},
+		{"registry", func(context.Context) error { return c.startRegistry() }},
+		{"pause image", c.pushPause},
+		{"containerd", func(context.Context) error { return c.startContainerd() }},
+		{"kube-controller-manager", func(context.Context) error { return c.startControllerManager() }},
+		{"kube-scheduler", func(context.Context) error { return c.startScheduler() }},
+		{"kubelet", func(context.Context) error { return c.startKubelet() }},
+		{"kube-proxy", func(context.Context) error { return c.startKubeProxy() }},
+		{"cluster roles and the kube-dns Service", c.applyBootstrap},
+		{"CoreDNS", func(context.Context) error { return c.startCoreDNS() }},
+		{"Prometheus", func(context.Context) error { return c.startPrometheus() }},
+		{"default service account", c.waitDefaultServiceAccount},
+		{"simulated nodes", c.ensureKwok},
+	}
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := time.Now()
+		c.logf("- %s", s.name)
+		if err := s.run(ctx); err != nil {
+			return fmt.Errorf("dev up: %s: %w", s.name, err)
+		}
+		if d := time.Since(t); d > time.Second {
+			c.logf("  (%s)", d.Round(100*time.Millisecond))
+		}
+	}
+	if err := os.WriteFile(c.envFile(), []byte(c.Env()), 0o644); err != nil {
+		return err
+	}
+	c.logf("cluster up in %s; kubeconfig: %s", time.Since(start).Round(100*time.Millisecond), c.AdminKubeconfig())
+	return nil
+}
+
+func (c Config) envFile() string { return c.StateDir + "/env" }
+
+// Env is the shell environment that points tools at the cluster.
+func (c Config) Env() string {
+	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\n",
+		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr)
+}

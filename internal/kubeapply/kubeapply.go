@@ -1,0 +1,107 @@
+// Package kubeapply applies Kubernetes objects written as multi-document YAML with
+// server-side apply, so that applying the same objects twice changes nothing.
+package kubeapply
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// Applier applies objects through one API server as one field manager.
+type Applier struct {
+	dyn     dynamic.Interface
+	mapper  meta.RESTMapper
+	manager string
+}
+
+// New returns an Applier for the cluster rc points at.
+func New(rc *rest.Config, fieldManager string) (*Applier, error) {
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	return &Applier{dyn: dyn, mapper: mapper, manager: fieldManager}, nil
+}
+
+// Decode splits multi-document YAML into objects, naming the document that fails.
+func Decode(manifest []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	var objs []*unstructured.Unstructured
+	for i := 1; ; i++ {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if u.GetKind() == "" || u.GetAPIVersion() == "" {
+			return nil, fmt.Errorf("document %d: apiVersion and kind are required", i)
+		}
+		objs = append(objs, u)
+	}
+}
+
+// ApplyManifest decodes and applies every object in manifest, in order.
+func (a *Applier) ApplyManifest(ctx context.Context, manifest []byte) error {
+	objs, err := Decode(manifest)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := a.Apply(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply server-side applies one object, taking ownership of conflicting fields.
+func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvk := obj.GroupVersionKind()
+	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	var ri dynamic.ResourceInterface = a.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := obj.GetNamespace()
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		ri = a.dyn.Resource(mapping.Resource).Namespace(ns)
+	}
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	force := true
+	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: a.manager, Force: &force})
+	if err != nil {
+		return fmt.Errorf("applying %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
