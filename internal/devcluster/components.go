@@ -219,3 +219,10 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// EnsureComponents builds the cached binaries that are missing (no root needed), for the
+// integration tests that run a bare API server.
+func EnsureComponents(c Config) error { return c.ensureComponents() }
+
+// ComponentBin is the cached path of a built binary (kube-apiserver, etcd, ...).
+func (c Config) ComponentBin(name string) string { return c.componentBin(name) }

@@ -25,7 +25,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s))
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s))
 	return cmd
 }
 
@@ -233,4 +233,17 @@ func (o *demoOptions) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.s.Out, "\nhello %s (commit %s) runs as %s\n\n  curl %s\n\n%s", info.Version, info.Commit, d.Image, d.URL, cfg.Env())
 	return nil
+}
+
+func newBuild(s iostreams.Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "build",
+		Short: "Build the cluster's binaries into the cache if they are missing (no root needed)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg := devcluster.DefaultConfig()
+			cfg.Out = s.Out
+			return devcluster.EnsureComponents(cfg)
+		},
+	}
 }

@@ -1,0 +1,54 @@
+# Ferry's build, demo and test entry points. `make demo` and `make test` are the README's
+# two commands; `.ci/run` calls `make test`.
+
+SHELL := /bin/bash
+GO ?= go
+CACHE ?= $(HOME)/.cache/ferry
+TOOLS := $(CACHE)/tools
+GOLANGCI_LINT_VERSION := v2.15.0
+CONTROLLER_GEN_VERSION := v0.23.0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
+
+.PHONY: all build demo test unit integration e2e lint generate components tools clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ferry ./cmd/ferry
+
+## demo: bring up the local cluster, build and deploy the hello example, print its URL.
+demo: build
+	bin/ferry dev demo --repo .
+
+## test: lint, unit, integration and end-to-end tests, in that order.
+test: lint unit integration e2e
+
+unit:
+	$(GO) test -count=1 ./...
+
+# The integration tests run a real kube-apiserver and etcd from the cache (built once).
+integration: build
+	bin/ferry dev build
+	$(GO) test -count=1 -tags integration ./internal/...
+
+# The end-to-end tests bring the dev cluster up, use it, and take it down again.
+e2e: build
+	$(GO) test -count=1 -tags e2e -timeout 45m -v ./test/e2e/...
+
+lint: tools
+	$(TOOLS)/golangci-lint run --build-tags integration,e2e ./...
+
+generate: tools
+	$(TOOLS)/controller-gen object paths=./api/... crd rbac:roleName=ferry-controller paths=./... output:crd:dir=config/crd output:rbac:dir=config/rbac
+
+tools: $(TOOLS)/golangci-lint $(TOOLS)/controller-gen
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(TOOLS)/controller-gen:
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+
+clean:
+	rm -rf bin artifacts
