@@ -111,42 +111,36 @@ var prometheusTmpl = template.Must(template.New("prometheus").Parse(`global:
   scrape_interval: 5s
   evaluation_interval: 5s
 scrape_configs:
-# Pods that ask for it with prometheus.io/scrape, port and path annotations, on the real
-# node only: simulated pods serve nothing.
+# Pods that ask for it with prometheus.io/scrape, port and path annotations, found through
+# the Kubernetes API by the pod-targets process (Debian's Prometheus has no Kubernetes
+# discovery of its own). Simulated pods are never listed: they serve nothing.
 - job_name: kubernetes-pods
-  kubernetes_sd_configs:
-  - role: pod
-    kubeconfig_file: {{.Kubeconfig}}
-  relabel_configs:
-  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
-    action: keep
-    regex: "true"
-  - source_labels: [__meta_kubernetes_pod_node_name]
-    action: keep
-    regex: {{.NodeName}}
-  - source_labels: [__meta_kubernetes_pod_phase]
-    action: keep
-    regex: Running
-  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
-    action: replace
-    target_label: __metrics_path__
-    regex: (.+)
-  - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
-    action: replace
-    regex: ([^:]+)(?::\d+)?;(\d+)
-    replacement: $1:$2
-    target_label: __address__
-  - action: labelmap
-    regex: __meta_kubernetes_pod_label_(.+)
-  - source_labels: [__meta_kubernetes_namespace]
-    target_label: namespace
-  - source_labels: [__meta_kubernetes_pod_name]
-    target_label: pod
+  file_sd_configs:
+  - files: [{{.Targets}}]
+    refresh_interval: 5s
 `))
+
+func (c Config) podTargetsFile() string {
+	return filepath.Join(c.confDir("prometheus"), "targets", "pods.json")
+}
+
+// startPodTargets runs `ferry dev pod-targets`, which keeps Prometheus's target file in
+// step with the annotated pods of the real node.
+func (c Config) startPodTargets() error {
+	if err := os.MkdirAll(filepath.Dir(c.podTargetsFile()), 0o755); err != nil {
+		return err
+	}
+	p := process{name: procPodTargets, bin: c.FerryBin, args: []string{"dev", "pod-targets",
+		"--kubeconfig=" + c.kubeconfig("prometheus"), "--node=" + c.NodeName, "--file=" + c.podTargetsFile()}}
+	if _, err := c.start(p); err != nil {
+		return err
+	}
+	return c.waitFor(procPodTargets, 30*time.Second, c.health(procPodTargets))
+}
 
 func (c Config) startPrometheus() error {
 	conf := filepath.Join(c.confDir("prometheus"), "prometheus.yml")
-	if err := writeTemplate(conf, prometheusTmpl, map[string]string{"Kubeconfig": c.kubeconfig("prometheus"), "NodeName": c.NodeName}); err != nil {
+	if err := writeTemplate(conf, prometheusTmpl, map[string]string{"Targets": c.podTargetsFile()}); err != nil {
 		return err
 	}
 	p := process{name: procPrometheus, bin: "prometheus", args: []string{

@@ -33,6 +33,8 @@ type Config struct {
 	PrometheusAddr string
 	// KwokNodes is how many simulated nodes to add (0: no kwok).
 	KwokNodes int
+	// FerryBin is the ferry binary that runs the cluster's own helper processes.
+	FerryBin string
 	// Out receives progress lines.
 	Out io.Writer
 }
@@ -51,7 +53,12 @@ func DefaultConfig() Config {
 	if state == "" {
 		state = "/var/lib/ferry/dev"
 	}
+	ferry, err := os.Executable()
+	if err != nil {
+		ferry = "ferry"
+	}
 	return Config{
+		FerryBin:       ferry,
 		StateDir:       state,
 		CacheDir:       cache,
 		Bridge:         "ferry0",

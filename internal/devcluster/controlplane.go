@@ -25,6 +25,7 @@ const (
 	procScheduler  = "kube-scheduler"
 	procProxy      = "kube-proxy"
 	procCoreDNS    = "coredns"
+	procPodTargets = "pod-targets"
 	procPrometheus = "prometheus"
 	procKwok       = "kwok"
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"text/tabwriter"
 	"time"
 )
@@ -38,6 +39,11 @@ func (c Config) health(name string) func() error {
 		return func() error { return httpOK("http://127.0.0.1:8181/ready", nil) }
 	case procPrometheus:
 		return func() error { return httpOK("http://"+c.PrometheusAddr+"/-/ready", nil) }
+	case procPodTargets:
+		return func() error {
+			_, err := os.Stat(c.podTargetsFile())
+			return err
+		}
 	case procKwok:
 		return func() error { return c.kwokNodesReady(1) }
 	}
@@ -46,7 +52,7 @@ func (c Config) health(name string) func() error {
 
 // allProcs lists every component in start order.
 var allProcs = []string{procEtcd, procAPIServer, procRegistry, procContainerd, procCM, procScheduler,
-	procKubelet, procProxy, procCoreDNS, procPrometheus, procKwok}
+	procKubelet, procProxy, procCoreDNS, procPodTargets, procPrometheus, procKwok}
 
 // ComponentStatus is one line of `ferry dev status`.
 type ComponentStatus struct {

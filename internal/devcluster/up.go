@@ -38,6 +38,7 @@ func Up(ctx context.Context, c Config) error {
 		{"kube-proxy", func(context.Context) error { return c.startKubeProxy() }},
 		{"cluster roles and the kube-dns Service", c.applyBootstrap},
 		{"CoreDNS", func(context.Context) error { return c.startCoreDNS() }},
+		{"Prometheus pod targets", func(context.Context) error { return c.startPodTargets() }},
 		{"Prometheus", func(context.Context) error { return c.startPrometheus() }},
 		{"default service account", c.waitDefaultServiceAccount},
 		{"simulated nodes", c.ensureKwok},

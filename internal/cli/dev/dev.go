@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/podtargets"
 )
 
 // NewCommand returns the dev verb and its subcommands.
@@ -25,7 +27,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s))
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets())
 	return cmd
 }
 
@@ -246,4 +248,41 @@ func newBuild(s iostreams.Streams) *cobra.Command {
 			return devcluster.EnsureComponents(cfg)
 		},
 	}
+}
+
+type podTargetsOptions struct {
+	kubeconfig string
+	nodes      []string
+	file       string
+}
+
+// newPodTargets is the helper process the dev cluster runs for Prometheus.
+func newPodTargets() *cobra.Command {
+	o := &podTargetsOptions{}
+	cmd := &cobra.Command{
+		Use:    "pod-targets",
+		Short:  "Keep a Prometheus file_sd file in step with the annotated pods of the given nodes",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE:   func(c *cobra.Command, _ []string) error { return o.run(c.Context()) },
+	}
+	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to watch pods with")
+	cmd.Flags().StringSliceVar(&o.nodes, "node", nil, "node whose pods are scraped (repeatable)")
+	cmd.Flags().StringVar(&o.file, "file", "", "file_sd file to write")
+	return cmd
+}
+
+func (o *podTargetsOptions) run(ctx context.Context) error {
+	if o.kubeconfig == "" || o.file == "" || len(o.nodes) == 0 {
+		return errors.New("--kubeconfig, --node and --file are required")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	return podtargets.Run(ctx, cs, o.nodes, o.file)
 }

@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"ferry.dev/ferry/internal/devcluster"
+)
+
+// repoRoot is the module root, two levels up from this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestDevCluster brings the cluster up, runs every check against it in order, and ends
+// by taking it down and proving nothing is left behind.
+func TestDevCluster(t *testing.T) {
+	cfg := devcluster.DefaultConfig()
+	cfg.Out = logWriter{t}
+	cfg.KwokNodes = 3
+	ctx := context.Background()
+	downDone := false
+	t.Cleanup(func() {
+		if !downDone {
+			saveLogs(t, cfg)
+			_ = devcluster.Down(cfg)
+		}
+	})
+
+	start := time.Now()
+	if err := devcluster.Up(ctx, cfg); err != nil {
+		t.Fatalf("dev up: %v", err)
+	}
+	t.Logf("dev up took %s", time.Since(start).Round(time.Second))
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.AdminKubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
+	env := &clusterEnv{cfg: cfg, rc: rc, cs: cs, repo: repoRoot(t)}
+
+	t.Run("addresses stay on the machine", env.testRoutes)
+	t.Run("hello answers through its ClusterIP", env.testHello)
+	t.Run("NodePort answers on the bridge address", env.testNodePort)
+	t.Run("Prometheus scraped the pod", env.testPrometheus)
+	t.Run("ServiceAccount tokens obey RBAC", env.testServiceAccountRBAC)
+	t.Run("minted users obey RBAC", env.testMintedUsers)
+	t.Run("simulated nodes run simulated pods", env.testKwok)
+	t.Run("status reports healthy", env.testStatus)
+	t.Run("up again changes nothing", env.testIdempotentUp)
+	if t.Failed() {
+		saveLogs(t, cfg)
+	}
+	t.Run("down leaves nothing behind", func(t *testing.T) {
+		downDone = true
+		env.testDown(t)
+	})
+}
+
+type clusterEnv struct {
+	cfg   devcluster.Config
+	rc    *rest.Config
+	cs    kubernetes.Interface
+	repo  string
+	hello string // the URL of hello's /info through its ClusterIP
+}
+
+func (e *clusterEnv) testRoutes(t *testing.T) {
+	if err := e.cfg.CheckRoutes(); err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{
+		e.cfg.ServiceCIDR.Addr().Next().String(): "local ",
+		e.cfg.KwokCIDR.Addr().Next().String():    "local ",
+		e.cfg.NodeIP.Next().String():             "dev " + e.cfg.Bridge,
+	} {
+		out, err := exec.Command("ip", "route", "get", addr).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip route get %s: %v", addr, err)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("ip route get %s = %q, want it to contain %q", addr, out, want)
+		}
+	}
+}
+
+// saveLogs copies the components' logs into artifacts/ for a failed run.
+func saveLogs(t *testing.T, cfg devcluster.Config) {
+	dst := filepath.Join(repoRoot(t), "artifacts", "devcluster-logs")
+	_ = os.MkdirAll(dst, 0o755)
+	out, err := exec.Command("cp", "-r", filepath.Join(cfg.StateDir, "logs")+"/.", dst).CombinedOutput()
+	if err != nil {
+		t.Logf("saving logs: %v %s", err, out)
+		return
+	}
+	t.Logf("component logs saved in %s", dst)
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if last = check(); last == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s: %v", what, timeout, last)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+func atoi(s string) int {
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return -1
+	}
+	return n
+}
