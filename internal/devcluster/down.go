@@ -27,17 +27,20 @@ func Down(c Config) error {
 	for _, name := range stopOrder {
 		errs = append(errs, c.stop(name, 10*time.Second))
 	}
+	sandboxes := c.sandboxIDs()
 	errs = append(errs, c.killPods())
 	for _, name := range []string{procContainerd, procRegistry, procAPIServer, procEtcd} {
 		errs = append(errs, c.stop(name, 10*time.Second))
 	}
-	errs = append(errs, c.unmountAll(), c.teardownNetwork(), c.removeCNIResults())
+	errs = append(errs, c.unmountAll(), c.teardownNetwork(), c.removeCNIResults(sandboxes))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("dev down: %w", err)
 	}
 	if err := os.RemoveAll(c.StateDir); err != nil {
 		return fmt.Errorf("dev down: removing %s: %w", c.StateDir, err)
 	}
+	// The parent exists only for us; removing it fails harmlessly if something else is there.
+	_ = os.Remove(filepath.Dir(c.StateDir))
 	c.logf("cluster down; %s removed, binaries kept in %s", c.StateDir, c.binDir())
 	return nil
 }
@@ -123,14 +126,33 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// removeCNIResults deletes the results containerd's CNI library caches outside our state
-// directory for our network.
-func (c Config) removeCNIResults() error {
-	matches, _ := filepath.Glob("/var/lib/cni/results/ferry-dev-*")
+// sandboxIDs lists the containers our containerd still runs, read from its state
+// directory before the shims are killed.
+func (c Config) sandboxIDs() []string {
+	entries, _ := os.ReadDir(filepath.Join(c.runDir(), "containerd", "io.containerd.runtime.v2.task", "k8s.io"))
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids
+}
+
+// removeCNIResults deletes what containerd's CNI library caches outside our state
+// directory: results for our network, and the loopback results of our sandboxes. The
+// directories go too once empty.
+func (c Config) removeCNIResults(sandboxes []string) error {
+	const dir = "/var/lib/cni/results"
+	matches, _ := filepath.Glob(filepath.Join(dir, "ferry-dev-*"))
+	for _, id := range sandboxes {
+		more, _ := filepath.Glob(filepath.Join(dir, "cni-loopback-"+id+"-*"))
+		matches = append(matches, more...)
+	}
 	for _, m := range matches {
 		if err := os.Remove(m); err != nil {
 			return err
 		}
 	}
+	_ = os.Remove(dir)
+	_ = os.Remove(filepath.Dir(dir))
 	return nil
 }

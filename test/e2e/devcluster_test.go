@@ -29,6 +29,19 @@ func repoRoot(t *testing.T) string {
 	return dir
 }
 
+// buildFerry builds the ferry binary the cluster runs its helper processes with (this
+// test binary cannot play that part).
+func buildFerry(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ferry")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building ferry: %v\n%s", err, out)
+	}
+	return bin
+}
+
 type logWriter struct{ t *testing.T }
 
 func (w logWriter) Write(p []byte) (int, error) {
@@ -42,6 +55,7 @@ func TestDevCluster(t *testing.T) {
 	cfg := devcluster.DefaultConfig()
 	cfg.Out = logWriter{t}
 	cfg.KwokNodes = 3
+	cfg.FerryBin = buildFerry(t)
 	ctx := context.Background()
 	downDone := false
 	t.Cleanup(func() {
@@ -51,6 +65,7 @@ func TestDevCluster(t *testing.T) {
 		}
 	})
 
+	cniBefore := cniResults()
 	start := time.Now()
 	if err := devcluster.Up(ctx, cfg); err != nil {
 		t.Fatalf("dev up: %v", err)
@@ -61,7 +76,7 @@ func TestDevCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := kubernetes.NewForConfigOrDie(rc)
-	env := &clusterEnv{cfg: cfg, rc: rc, cs: cs, repo: repoRoot(t)}
+	env := &clusterEnv{cfg: cfg, rc: rc, cs: cs, repo: repoRoot(t), cniBefore: cniBefore}
 
 	t.Run("addresses stay on the machine", env.testRoutes)
 	t.Run("hello answers through its ClusterIP", env.testHello)
@@ -87,6 +102,18 @@ type clusterEnv struct {
 	cs    kubernetes.Interface
 	repo  string
 	hello string // the URL of hello's /info through its ClusterIP
+	// cniBefore is what containerd's CNI cache held before up (down must restore it).
+	cniBefore []string
+}
+
+// cniResults lists the CNI results cache, which lives outside the state directory.
+func cniResults() []string {
+	entries, _ := os.ReadDir("/var/lib/cni/results")
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func (e *clusterEnv) testRoutes(t *testing.T) {

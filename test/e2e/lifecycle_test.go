@@ -95,6 +95,9 @@ func (e *clusterEnv) testDown(t *testing.T) {
 			}
 		}
 	}
+	if after := cniResults(); len(after) != len(e.cniBefore) {
+		t.Errorf("CNI results cache held %v before up and %v after down", e.cniBefore, after)
+	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mounts), e.cfg.StateDir) {
 		t.Errorf("mounts under %s remain", e.cfg.StateDir)
