@@ -3,6 +3,7 @@ package devcluster
 import (
 	"bytes"
 	"context"
+	"embed"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,9 @@ import (
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeapply"
 )
+
+//go:embed assets
+var assets embed.FS
 
 var registryTmpl = template.Must(template.New("registry").Parse(`version: 0.1
 log:
@@ -44,7 +48,7 @@ func (c Config) startRegistry() error {
 
 // pushPause builds the sandbox image from the embedded pause program and pushes it.
 func (c Config) pushPause(ctx context.Context) error {
-	src, err := c.writeModule("pause")
+	src, err := c.cache().WriteModule("pause")
 	if err != nil {
 		return err
 	}
@@ -56,18 +60,26 @@ func (c Config) pushPause(ctx context.Context) error {
 	return nil
 }
 
-// applyBootstrap applies the roles and the kube-dns Service every dev cluster has.
-func (c Config) applyBootstrap(ctx context.Context) error {
+// Bootstrap renders the roles and the kube-dns Service every dev cluster has.
+func (c Config) Bootstrap() ([]byte, error) {
 	b, err := assets.ReadFile("assets/manifests/bootstrap.yaml")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t, err := template.New("bootstrap").Parse(string(b))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var manifest bytes.Buffer
 	if err := t.Execute(&manifest, map[string]string{"DNSServiceIP": c.DNSServiceIP().String(), "NodeIP": c.NodeIP.String()}); err != nil {
+		return nil, err
+	}
+	return manifest.Bytes(), nil
+}
+
+func (c Config) applyBootstrap(ctx context.Context) error {
+	manifest, err := c.Bootstrap()
+	if err != nil {
 		return err
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
@@ -78,7 +90,7 @@ func (c Config) applyBootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return ap.ApplyManifest(ctx, manifest.Bytes())
+	return ap.ApplyManifest(ctx, manifest)
 }
 
 var corefileTmpl = template.Must(template.New("corefile").Parse(`# Only the cluster's own zones are served; other names are refused, never forwarded.
@@ -101,7 +113,7 @@ func (c Config) startCoreDNS() error {
 	if err := writeTemplate(conf, corefileTmpl, map[string]string{"NodeIP": c.NodeIP.String(), "Kubeconfig": c.kubeconfig("coredns")}); err != nil {
 		return err
 	}
-	if _, err := c.start(process{name: procCoreDNS, bin: c.componentBin("coredns"), args: []string{"-conf", conf}}); err != nil {
+	if _, err := c.start(process{name: procCoreDNS, bin: c.cache().Bin("coredns"), args: []string{"-conf", conf}}); err != nil {
 		return err
 	}
 	return c.waitFor(procCoreDNS, 30*time.Second, c.health(procCoreDNS))

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"ferry.dev/ferry/internal/kubebin"
 )
 
 // Config is where the cluster lives and which addresses it uses.
@@ -41,14 +43,6 @@ type Config struct {
 
 // DefaultConfig is the configuration `ferry dev up` uses unless flags say otherwise.
 func DefaultConfig() Config {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = "/root"
-	}
-	cache := os.Getenv("FERRY_CACHE_DIR")
-	if cache == "" {
-		cache = filepath.Join(home, ".cache", "ferry")
-	}
 	state := os.Getenv("FERRY_DEV_DIR")
 	if state == "" {
 		state = "/var/lib/ferry/dev"
@@ -60,7 +54,7 @@ func DefaultConfig() Config {
 	return Config{
 		FerryBin:       ferry,
 		StateDir:       state,
-		CacheDir:       cache,
+		CacheDir:       kubebin.DefaultDir(),
 		Bridge:         "ferry0",
 		NodeIP:         netip.MustParseAddr("10.244.0.1"),
 		PodCIDR:        netip.MustParsePrefix("10.244.0.0/24"),
@@ -107,10 +101,9 @@ func (c Config) dataDir(name string) string {
 func (c Config) confDir(name string) string {
 	return filepath.Join(c.StateDir, "conf", name)
 }
-func (c Config) binDir() string { return filepath.Join(c.CacheDir, "bin") }
-func (c Config) bin(name string) string {
-	return filepath.Join(c.binDir(), name)
-}
+
+// cache is where the built binaries live.
+func (c Config) cache() kubebin.Cache { return kubebin.Cache{Dir: c.CacheDir, Log: c.logf} }
 
 // AdminKubeconfig is the path of the cluster-admin kubeconfig.
 func (c Config) AdminKubeconfig() string { return filepath.Join(c.kubeconfigDir(), "admin.kubeconfig") }

@@ -36,7 +36,7 @@ func (c Config) kubeconfig(name string) string {
 }
 
 func (c Config) startEtcd() error {
-	p := process{name: procEtcd, bin: c.componentBin("etcd"), args: []string{
+	p := process{name: procEtcd, bin: c.cache().Bin("etcd"), args: []string{
 		"--name=ferry-dev",
 		"--data-dir=" + c.dataDir("etcd"),
 		"--listen-client-urls=https://127.0.0.1:2379",
@@ -59,7 +59,7 @@ func (c Config) startEtcd() error {
 }
 
 func (c Config) startAPIServer() error {
-	p := process{name: procAPIServer, bin: c.componentBin("kube-apiserver"), args: []string{
+	p := process{name: procAPIServer, bin: c.cache().Bin("kube-apiserver"), args: []string{
 		"--advertise-address=" + c.NodeIP.String(),
 		"--bind-address=" + c.NodeIP.String(),
 		"--secure-port=6443",
@@ -114,7 +114,7 @@ func (c Config) Clientset() (*kubernetes.Clientset, error) {
 
 func (c Config) startControllerManager() error {
 	kc := c.kubeconfig("controller-manager")
-	p := process{name: procCM, bin: c.componentBin("kube-controller-manager"), args: []string{
+	p := process{name: procCM, bin: c.cache().Bin("kube-controller-manager"), args: []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
 		"--authorization-kubeconfig=" + kc,
@@ -138,7 +138,7 @@ func (c Config) startControllerManager() error {
 
 func (c Config) startScheduler() error {
 	kc := c.kubeconfig("scheduler")
-	p := process{name: procScheduler, bin: c.componentBin("kube-scheduler"), args: []string{
+	p := process{name: procScheduler, bin: c.cache().Bin("kube-scheduler"), args: []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
 		"--authorization-kubeconfig=" + kc,

@@ -41,7 +41,7 @@ func Down(c Config) error {
 	}
 	// The parent exists only for us; removing it fails harmlessly if something else is there.
 	_ = os.Remove(filepath.Dir(c.StateDir))
-	c.logf("cluster down; %s removed, binaries kept in %s", c.StateDir, c.binDir())
+	c.logf("cluster down; %s removed, binaries kept in %s", c.StateDir, c.cache().BinDir())
 	return nil
 }
 

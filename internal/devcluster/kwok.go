@@ -3,9 +3,6 @@ package devcluster
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,45 +19,14 @@ const (
 	kwokNodePrefix = "kwok-node-"
 )
 
-// kwokStages are the stage files kwok plays: nodes become ready at once and keep their
-// heartbeat and lease (without it the node controller marks their pods unready after
-// about 40 s), pods run, complete and are deleted at once.
-var kwokStages = []string{
-	"node/fast/node-initialize.yaml",
-	"node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-	"pod/fast/pod-ready.yaml",
-	"pod/fast/pod-complete.yaml",
-	"pod/fast/pod-delete.yaml",
-}
-
-// writeKwokStages copies kwok's stage files from its module into the cache beside the
-// binary, so the cluster never reads the module cache at run time.
-func (c Config) writeKwokStages(dir string) error {
-	modcache, err := output("go", "env", "GOMODCACHE")
-	if err != nil {
-		return err
-	}
-	base := filepath.Join(strings.TrimSpace(modcache), "sigs.k8s.io", "kwok@"+kwokVersion, "kustomize", "stage")
-	var docs []string
-	for _, s := range kwokStages {
-		b, err := os.ReadFile(filepath.Join(base, s))
-		if err != nil {
-			return fmt.Errorf("kwok stage %s: %w", s, err)
-		}
-		docs = append(docs, strings.TrimSpace(string(b)))
-	}
-	return os.WriteFile(filepath.Join(dir, "stages.yaml"), []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
-}
-
 // ensureKwok starts kwok and creates the simulated nodes when --kwok-nodes asks for them.
 func (c Config) ensureKwok(ctx context.Context) error {
 	if c.KwokNodes == 0 {
 		return nil
 	}
-	dir := c.componentDir(component{name: "kwok", version: kwokVersion})
-	p := process{name: procKwok, bin: c.componentBin("kwok"), args: []string{
+	p := process{name: procKwok, bin: c.cache().Bin("kwok"), args: []string{
 		"--kubeconfig=" + c.kubeconfig("kwok"),
-		"--config=" + filepath.Join(dir, "stages.yaml"),
+		"--config=" + c.cache().KwokStages(),
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=" + kwokAnnotation + "=fake",
 		"--cidr=" + c.KwokCIDR.String(),
@@ -95,7 +61,7 @@ func (c Config) createKwokNodes(ctx context.Context) error {
 				Annotations: map[string]string{kwokAnnotation: "fake", "node.alpha.kubernetes.io/ttl": "0"},
 				Labels:      map[string]string{kwokLabel: "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
 			},
-			Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: kwokAnnotation, Value: "fake", Effect: corev1.TaintEffectNoSchedule}}},
+			Spec:   corev1.NodeSpec{Taints: []corev1.Taint{{Key: kwokAnnotation, Value: "fake", Effect: corev1.TaintEffectNoSchedule}}},
 			Status: corev1.NodeStatus{Allocatable: big, Capacity: big},
 		}
 		if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -152,7 +152,7 @@ func (c Config) startKubelet() error {
 	if err := writeTemplate(filepath.Join(conf, "config.yaml"), kubeletTmpl, data); err != nil {
 		return err
 	}
-	p := process{name: procKubelet, bin: c.componentBin("kubelet"), args: []string{
+	p := process{name: procKubelet, bin: c.cache().Bin("kubelet"), args: []string{
 		"--config=" + filepath.Join(conf, "config.yaml"),
 		"--kubeconfig=" + c.kubeconfig("kubelet"),
 		"--hostname-override=" + c.NodeName,
@@ -193,7 +193,7 @@ func (c Config) nodeReady(name string) error {
 }
 
 func (c Config) startKubeProxy() error {
-	p := process{name: procProxy, bin: c.componentBin("kube-proxy"), args: c.kubeProxyArgs()}
+	p := process{name: procProxy, bin: c.cache().Bin("kube-proxy"), args: c.kubeProxyArgs()}
 	if _, err := c.start(p); err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func Up(ctx context.Context, c Config) error {
 	}{
 		{"checking ports", func(context.Context) error { return c.checkPortsFree() }},
 		{"checking Debian packages", func(context.Context) error { return c.ensurePackages() }},
-		{"checking cached binaries", func(context.Context) error { return c.ensureComponents() }},
+		{"checking cached binaries", func(context.Context) error { return c.cache().Ensure() }},
 		{"routing the Service and simulated pod CIDRs locally; bridge " + c.Bridge, func(context.Context) error { return c.setupNetwork() }},
 		{"keeping pod traffic on the machine", func(context.Context) error { return c.guardEgress() }},
 		{"certificates and kubeconfigs", func(context.Context) error { return c.ensurePKI() }},

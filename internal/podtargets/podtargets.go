@@ -62,7 +62,9 @@ func Targets(pods []*corev1.Pod, nodes map[string]bool) []Group {
 		}
 		out = append(out, Group{Targets: []string{p.Status.PodIP + ":" + port}, Labels: lbls})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Labels["namespace"]+"/"+out[i].Labels["pod"] < out[j].Labels["namespace"]+"/"+out[j].Labels["pod"] })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Labels["namespace"]+"/"+out[i].Labels["pod"] < out[j].Labels["namespace"]+"/"+out[j].Labels["pod"]
+	})
 	return out
 }
 

@@ -10,8 +10,8 @@ import (
 func pod(name, node, ip string, phase corev1.PodPhase, ann map[string]string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Annotations: ann, Labels: map[string]string{"app": "hello", "app.kubernetes.io/version": "1"}},
-		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 9000}}}}},
-		Status: corev1.PodStatus{Phase: phase, PodIP: ip},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 9000}}}}},
+		Status:     corev1.PodStatus{Phase: phase, PodIP: ip},
 	}
 }
 

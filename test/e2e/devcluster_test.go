@@ -167,8 +167,6 @@ func must(t *testing.T, err error) {
 	}
 }
 
-
-
 func itoa(i int) string { return fmt.Sprint(i) }
 
 func atoi(s string) int {

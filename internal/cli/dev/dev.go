@@ -18,6 +18,7 @@ import (
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/kubebin"
 	"ferry.dev/ferry/internal/podtargets"
 )
 
@@ -243,9 +244,8 @@ func newBuild(s iostreams.Streams) *cobra.Command {
 		Short: "Build the cluster's binaries into the cache if they are missing (no root needed)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg := devcluster.DefaultConfig()
-			cfg.Out = s.Out
-			return devcluster.EnsureComponents(cfg)
+			cache := kubebin.Cache{Dir: kubebin.DefaultDir(), Log: func(format string, args ...any) { fmt.Fprintf(s.Out, format+"\n", args...) }}
+			return cache.Ensure()
 		},
 	}
 }

@@ -1,4 +1,8 @@
-package devcluster
+// Package kubebin builds the local cluster's binaries (kube-apiserver and the other
+// Kubernetes components, etcd, CoreDNS, kwok) once from their Go modules into a cache
+// outside the repository, checks them against the checksums recorded at build time, and
+// says where each one is.
+package kubebin
 
 import (
 	"bytes"
@@ -55,12 +59,42 @@ func components() []component {
 	}
 }
 
-// dir is where a component's binaries live: one directory per version.
-func (c Config) componentDir(comp component) string {
-	return filepath.Join(c.binDir(), comp.name+"-"+comp.version)
+// Cache is the directory that holds the built binaries (bin/) and the helper modules
+// they are built from (src/).
+type Cache struct {
+	Dir string
+	// Log receives progress lines; nil discards them.
+	Log func(format string, args ...any)
 }
 
-func (c Config) componentBin(name string) string {
+// DefaultDir is $FERRY_CACHE_DIR, or ~/.cache/ferry.
+func DefaultDir() string {
+	if d := os.Getenv("FERRY_CACHE_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "/root"
+	}
+	return filepath.Join(home, ".cache", "ferry")
+}
+
+func (c Cache) logf(format string, args ...any) {
+	if c.Log != nil {
+		c.Log(format, args...)
+	}
+}
+
+// BinDir is the directory of every built binary.
+func (c Cache) BinDir() string { return filepath.Join(c.Dir, "bin") }
+
+// componentDir is where a component's binaries live: one directory per version.
+func (c Cache) componentDir(comp component) string {
+	return filepath.Join(c.BinDir(), comp.name+"-"+comp.version)
+}
+
+// Bin is the path of a built binary (kube-apiserver, etcd, coredns, kwok...).
+func (c Cache) Bin(name string) string {
 	for _, comp := range components() {
 		for _, b := range comp.bins {
 			if b == name {
@@ -71,9 +105,14 @@ func (c Config) componentBin(name string) string {
 	return name
 }
 
-// ensureComponents builds every component that is missing from the cache, and rebuilds
-// one whose binaries no longer match the checksums recorded when it was built.
-func (c Config) ensureComponents() error {
+// KwokStages is the stage file written beside the kwok binary.
+func (c Cache) KwokStages() string {
+	return filepath.Join(filepath.Dir(c.Bin("kwok")), "stages.yaml")
+}
+
+// Ensure builds every component that is missing from the cache, and rebuilds one whose
+// binaries no longer match the checksums recorded when it was built.
+func (c Cache) Ensure() error {
 	for _, comp := range components() {
 		err := c.verifyComponent(comp)
 		if err == nil {
@@ -96,7 +135,7 @@ func (c Config) ensureComponents() error {
 const sumsFile = "SHA256SUMS"
 
 // verifyComponent checks each binary against the checksums written after its build.
-func (c Config) verifyComponent(comp component) error {
+func (c Cache) verifyComponent(comp component) error {
 	dir := c.componentDir(comp)
 	want, err := os.ReadFile(filepath.Join(dir, sumsFile))
 	if err != nil {
@@ -131,7 +170,7 @@ func checksums(dir string, bins []string) ([]byte, error) {
 }
 
 // buildComponent builds comp with the Go toolchain into its cache directory.
-func (c Config) buildComponent(comp component) error {
+func (c Cache) buildComponent(comp component) error {
 	dir := c.componentDir(comp)
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -143,11 +182,11 @@ func (c Config) buildComponent(comp component) error {
 	env := []string{"CGO_ENABLED=0", "GOBIN=" + dir}
 	if comp.module == "" {
 		args := append([]string{"install", "-trimpath", "-ldflags=" + ldflags}, comp.pkgs...)
-		if err := c.goCmd(c.CacheDir, env, args...); err != nil {
+		if err := c.goCmd(c.Dir, env, args...); err != nil {
 			return err
 		}
 	} else {
-		src, err := c.writeModule(comp.module)
+		src, err := c.WriteModule(comp.module)
 		if err != nil {
 			return err
 		}
@@ -165,7 +204,7 @@ func (c Config) buildComponent(comp component) error {
 		}
 	}
 	if comp.name == "kwok" {
-		if err := c.writeKwokStages(dir); err != nil {
+		if err := writeKwokStages(dir); err != nil {
 			return err
 		}
 	}
@@ -176,9 +215,10 @@ func (c Config) buildComponent(comp component) error {
 	return os.WriteFile(filepath.Join(dir, sumsFile), sums, 0o644)
 }
 
-// writeModule copies an embedded helper module (go.mod.txt and friends) into the cache.
-func (c Config) writeModule(name string) (string, error) {
-	src := filepath.Join(c.CacheDir, "src", name)
+// WriteModule copies an embedded helper module (go.mod.txt and friends) into the cache
+// and returns its directory.
+func (c Cache) WriteModule(name string) (string, error) {
+	src := filepath.Join(c.Dir, "src", name)
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return "", err
 	}
@@ -200,29 +240,22 @@ func (c Config) writeModule(name string) (string, error) {
 }
 
 // goCmd runs the go command in dir, its output going to the progress stream.
-func (c Config) goCmd(dir string, env []string, args ...string) error {
+func (c Cache) goCmd(dir string, env []string, args ...string) error {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 30))
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, tailBytes(out.String(), 3000))
 	}
 	return nil
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// tailBytes keeps the end of a long build log for an error message.
+func tailBytes(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
 	}
-	return strings.Join(lines, "\n")
+	return s
 }
-
-// EnsureComponents builds the cached binaries that are missing (no root needed), for the
-// integration tests that run a bare API server.
-func EnsureComponents(c Config) error { return c.ensureComponents() }
-
-// ComponentBin is the cached path of a built binary (kube-apiserver, etcd, ...).
-func (c Config) ComponentBin(name string) string { return c.componentBin(name) }
