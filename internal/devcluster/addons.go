@@ -194,7 +194,7 @@ func (c Config) checkPortsFree() error {
 		}
 		l, err := net.Listen("tcp", p.addr)
 		if err != nil {
-			return fmt.Errorf("port %s, needed by %s, is taken by another process (%v); stop it or run `ferry dev down`", p.addr, p.proc, err)
+			return fmt.Errorf("port %s, needed by %s, is taken by another process (%w); stop it or run `ferry dev down`", p.addr, p.proc, err)
 		}
 		l.Close()
 	}

@@ -3,10 +3,8 @@ package devcluster
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -169,15 +167,4 @@ func httpOK(url string, tlsCfg *tls.Config) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return nil
-}
-
-// caPool returns the cluster CA as a pool, for clients that verify the API server.
-func (c Config) caPool() (*x509.CertPool, error) {
-	b, err := os.ReadFile(c.pkiFile("ca.crt"))
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(b)
-	return pool, nil
 }

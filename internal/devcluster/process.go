@@ -232,7 +232,7 @@ func (c Config) tail(name string, n int) string {
 
 // errNotReady says a component did not become ready, with the end of its log.
 func (c Config) errNotReady(name string, timeout time.Duration, last error) error {
-	return fmt.Errorf("%s did not become ready within %s (last check: %v); end of %s:\n%s",
+	return fmt.Errorf("%s did not become ready within %s (last check: %w); end of %s:\n%s",
 		name, timeout, last, c.logFile(name), c.tail(name, 20))
 }
 

@@ -17,6 +17,9 @@ func Up(ctx context.Context, c Config) error {
 		return err
 	}
 	start := time.Now()
+	if err := c.clearStale(); err != nil {
+		return err
+	}
 	steps := []struct {
 		name string
 		run  func(context.Context) error
@@ -69,4 +72,20 @@ func (c Config) envFile() string { return c.StateDir + "/env" }
 func (c Config) Env() string {
 	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\n",
 		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr)
+}
+
+// clearStale removes what a cluster left behind when its processes died without `dev
+// down` (a reboot, a killed session): stale mounts, rules and pid files would otherwise
+// trip the new cluster.
+func (c Config) clearStale() error {
+	if _, err := os.Stat(c.StateDir); err != nil {
+		return nil
+	}
+	for _, name := range allProcs {
+		if _, ok := c.running(name); ok {
+			return nil
+		}
+	}
+	c.logf("- clearing a previous cluster that is no longer running")
+	return Down(c)
 }

@@ -126,7 +126,7 @@ func (e *clusterEnv) testMintedUsers(t *testing.T) {
 				return nil
 			case user == "bob" && apierrors.IsForbidden(err):
 				if !strings.Contains(err.Error(), `User "bob"`) {
-					return fmt.Errorf("403 does not name the user: %v", err)
+					return fmt.Errorf("403 does not name the user: %w", err)
 				}
 				return nil
 			case err == nil:
