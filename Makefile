@@ -3,7 +3,7 @@
 
 SHELL := /bin/bash
 GO ?= go
-CACHE ?= $(HOME)/.cache/ferry
+CACHE ?= $(or $(FERRY_CACHE_DIR),$(HOME)/.cache/ferry)
 TOOLS := $(CACHE)/tools
 GOLANGCI_LINT_VERSION := v2.15.0
 CONTROLLER_GEN_VERSION := v0.23.0
