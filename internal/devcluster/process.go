@@ -251,3 +251,30 @@ func (c Config) waitFor(name string, timeout time.Duration, check func() error) 
 	}
 	return c.errNotReady(name, timeout, last)
 }
+
+// treeRSS sums the resident memory of pid and its descendants (containerd's shims and
+// the pods' processes are not its descendants: they are counted under "pods").
+func treeRSS(pid int) int64 {
+	var total int64
+	for _, p := range append(descendants(pid), pid) {
+		total += rss(p)
+	}
+	return total
+}
+
+// rss reads VmRSS from /proc/PID/status, in bytes.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb); err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

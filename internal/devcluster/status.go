@@ -61,6 +61,8 @@ type ComponentStatus struct {
 	Running bool
 	Healthy bool
 	Detail  string
+	// RSS is the resident memory of the process and its descendants, in bytes.
+	RSS int64
 }
 
 // Status reports each component's process and health, and whether the cluster's
@@ -71,6 +73,7 @@ func Status(c Config) ([]ComponentStatus, error) {
 		s := ComponentStatus{Name: name}
 		if pid, ok := c.running(name); ok {
 			s.PID, s.Running = pid, true
+			s.RSS = treeRSS(pid)
 			if err := c.health(name)(); err != nil {
 				s.Detail = "unhealthy: " + err.Error()
 			} else {
@@ -82,26 +85,39 @@ func Status(c Config) ([]ComponentStatus, error) {
 		}
 		out = append(out, s)
 	}
+	if shims := pidsWithArg(c.containerdSocket()); len(shims) > 0 {
+		var mem int64
+		for _, pid := range shims {
+			mem += treeRSS(pid)
+		}
+		out = append(out, ComponentStatus{Name: "pods", Healthy: true, Detail: fmt.Sprintf("%d containerd shims and their containers", len(shims)), RSS: mem})
+	}
 	return out, c.CheckRoutes()
 }
 
 // PrintStatus writes the status as a table and says whether all is well.
 func PrintStatus(w io.Writer, st []ComponentStatus, routesErr error) (healthy bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COMPONENT\tPID\tSTATE")
+	fmt.Fprintln(tw, "COMPONENT\tPID\tMEMORY\tSTATE")
 	healthy = true
+	var total int64
 	for _, s := range st {
-		pid := "-"
+		pid, mem := "-", "-"
 		if s.Running {
 			pid = fmt.Sprint(s.PID)
 		}
+		if s.RSS > 0 {
+			mem = mib(s.RSS)
+			total += s.RSS
+		}
 		if s.Name == procKwok && !s.Running {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, pid, "not running (only with --kwok-nodes)")
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, pid, mem, "not running (only with --kwok-nodes)")
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, pid, s.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, pid, mem, s.Detail)
 		healthy = healthy && s.Healthy
 	}
+	fmt.Fprintf(tw, "total\t\t%s\t\n", mib(total))
 	tw.Flush()
 	if routesErr != nil {
 		fmt.Fprintf(w, "routes: %v\n", routesErr)
@@ -110,3 +126,5 @@ func PrintStatus(w io.Writer, st []ComponentStatus, routesErr error) (healthy bo
 	fmt.Fprintln(w, "routes: Service, pod and simulated pod addresses stay on this machine")
 	return healthy
 }
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
