@@ -1,0 +1,320 @@
+package appfile
+
+// App is an application's delivery, as written in ferry.yml / kitt.yml after its profiles
+// are merged under it. Field names are the file's keys.
+type App struct {
+	// Profiles are the layers merged under the file, earlier ones taking precedence.
+	Profiles []string `yaml:"profiles"`
+	// Owner is the team that owns the application.
+	Owner Owner `yaml:"owner"`
+	// Notify says where deliveries are announced.
+	Notify Notify `yaml:"notify"`
+	// Alerts routes the application's alerts; a stage's own alerts win.
+	Alerts *Alerts `yaml:"alerts"`
+	// Build says how the application and its test image are built.
+	Build Build `yaml:"build"`
+	// Deploy says where and how the application is deployed.
+	Deploy Deploy `yaml:"deploy"`
+	// Stages at the root are accepted as a synonym of deploy.stages.
+	Stages []Stage `yaml:"stages"`
+
+	// stageValues are each stage's effective helm values, in stage order.
+	stageValues []Values
+}
+
+// Owner is the owning team.
+type Owner struct {
+	// Group is the team's group, the default approver group.
+	Group string `yaml:"group"`
+}
+
+// Notify lists the channels a delivery is announced on.
+type Notify struct {
+	Slack    *Slack   `yaml:"slack"`
+	Email    []string `yaml:"email"`
+	Webhooks []string `yaml:"webhooks"`
+}
+
+// Slack is a Slack channel.
+type Slack struct {
+	ChannelName string `yaml:"channelName"`
+}
+
+// Alerts routes alerts to people.
+type Alerts struct {
+	Email        []string `yaml:"email"`
+	SlackChannel string   `yaml:"slackChannel"`
+}
+
+// Build types.
+const (
+	BuildDocker = "docker"
+	BuildMaven  = "maven"
+	BuildGo     = "go"
+	BuildNone   = "none"
+)
+
+// Build describes the application's image and its tests image.
+type Build struct {
+	// BuildType is docker, maven, go or none.
+	BuildType string `yaml:"buildType"`
+	// Artifact is the application's name, used for its image and objects.
+	Artifact string `yaml:"artifact"`
+	// Docker holds the Dockerfiles of the app and of its tests.
+	Docker *Docker `yaml:"docker"`
+}
+
+// Docker holds the images to build.
+type Docker struct {
+	App   *DockerApp   `yaml:"app"`
+	Tests *DockerTests `yaml:"tests"`
+}
+
+// DockerApp is the application image.
+type DockerApp struct {
+	DockerFile string            `yaml:"dockerFile"`
+	BuildArgs  map[string]string `yaml:"buildArgs"`
+}
+
+// DockerTests is the image holding the application's regression tests, versioned with it.
+type DockerTests struct {
+	DockerFile string `yaml:"dockerFile"`
+	ContextDir string `yaml:"contextDir"`
+}
+
+// Deploy is where and how the application runs.
+type Deploy struct {
+	// Namespace is the Kubernetes namespace in every target cluster.
+	Namespace string `yaml:"namespace"`
+	// ReleaseType is the release strategy and its timeout.
+	ReleaseType ReleaseType `yaml:"releaseType"`
+	// Stages are the ordered stages a version travels through.
+	Stages []Stage `yaml:"stages"`
+	// Helm holds the shared workload settings (and optionally a chart).
+	Helm Helm `yaml:"helm"`
+	// PreDeploy hooks run before the deployment of each stage, PostDeploy after it.
+	PreDeploy  []Hook `yaml:"preDeploy"`
+	PostDeploy []Hook `yaml:"postDeploy"`
+	// CreateChangeRecord opens a change record for each production deployment.
+	CreateChangeRecord *bool `yaml:"createChangeRecord"`
+}
+
+// Strategies of ReleaseType.Strategy.
+const (
+	StrategyRolling   = "rolling"
+	StrategyBlueGreen = "blueGreen"
+	StrategyCanary    = "canary"
+	StrategyABTest    = "abTest"
+)
+
+// ReleaseType is the release strategy.
+type ReleaseType struct {
+	// DeployTimeout is how long a rollout may take, in seconds.
+	DeployTimeout *int `yaml:"deployTimeout"`
+	// Strategy is rolling (default), blueGreen, canary or abTest.
+	Strategy string `yaml:"strategy"`
+	// Canary, BlueGreen and ABTest hold each strategy's settings.
+	Canary    *Canary    `yaml:"canary"`
+	BlueGreen *BlueGreen `yaml:"blueGreen"`
+	ABTest    *ABTest    `yaml:"abTest"`
+}
+
+// Canary is a stepwise shift of traffic.
+type Canary struct {
+	// Steps run in order: setWeight, pause or analysis.
+	Steps []CanaryStep `yaml:"steps"`
+	// Interval and Increase are Keptn's shorthand: add Increase percent every Interval.
+	Interval Duration `yaml:"interval"`
+	Increase Percent  `yaml:"increase"`
+}
+
+// CanaryStep is one step; exactly one field is set.
+type CanaryStep struct {
+	SetWeight *int          `yaml:"setWeight"`
+	Pause     *Pause        `yaml:"pause"`
+	Analysis  *AnalysisStep `yaml:"analysis"`
+}
+
+// Pause waits for a duration, or until approved when Duration is empty.
+type Pause struct {
+	Duration Duration `yaml:"duration"`
+}
+
+// AnalysisStep runs the named analysis templates.
+type AnalysisStep struct {
+	Templates []string `yaml:"templates"`
+}
+
+// BlueGreen runs the new version beside the old one.
+type BlueGreen struct {
+	// ScaleDownDelay is how long the old version stays scaled after the switch.
+	ScaleDownDelay Duration `yaml:"scaleDownDelay"`
+}
+
+// ABTest sends the requests that match to the new version.
+type ABTest struct {
+	Header string `yaml:"header"`
+	Cookie string `yaml:"cookie"`
+}
+
+// Flows a stage can take.
+const (
+	FlowRelease = "release"
+	FlowPR      = "pr"
+	FlowBranch  = "branch"
+)
+
+// Stage is one step of the journey (dev, stage, prod...).
+type Stage struct {
+	Name string `yaml:"name"`
+	// Flows are the flows (release, pr, branch) that deploy to this stage.
+	Flows []string `yaml:"flows"`
+	// Target lists the clusters, as [{cluster_id: [ids...]}].
+	Target []Target `yaml:"target"`
+	// Approvers must approve before the stage deploys.
+	Approvers *Approvers `yaml:"approvers"`
+	// Helm overrides the shared workload settings for this stage.
+	Helm *Helm `yaml:"helm"`
+	// Alerts override the application's alert routes.
+	Alerts *Alerts `yaml:"alerts"`
+	// ReleaseType overrides the strategy for this stage.
+	ReleaseType *ReleaseType `yaml:"releaseType"`
+	// CreateChangeRecord overrides deploy.createChangeRecord.
+	CreateChangeRecord *bool `yaml:"createChangeRecord"`
+}
+
+// Target is a set of clusters.
+type Target struct {
+	ClusterID []string `yaml:"cluster_id"`
+}
+
+// Approvers are the groups whose members approve, and how many approvals are needed.
+type Approvers struct {
+	Groups []string `yaml:"groups"`
+	Quorum *int     `yaml:"quorum"`
+}
+
+// Helm holds the workload settings and an optional chart.
+type Helm struct {
+	// Chart is a local path or repository chart rendered instead of the built-in objects.
+	Chart string `yaml:"chart"`
+	// Values are the workload settings.
+	Values Values `yaml:"values"`
+}
+
+// Values are the workload settings shared by every stage.
+type Values struct {
+	LivenessProbe  *Probe            `yaml:"livenessProbe"`
+	ReadinessProbe *Probe            `yaml:"readinessProbe"`
+	Min            *Resources        `yaml:"min"`
+	Max            *Resources        `yaml:"max"`
+	Scaling        *Scaling          `yaml:"scaling"`
+	Global         *Global           `yaml:"global"`
+	Env            map[string]string `yaml:"env"`
+	Port           *int              `yaml:"port"`
+	Image          string            `yaml:"image"`
+}
+
+// Probe is a liveness or readiness probe.
+type Probe struct {
+	Enabled *bool `yaml:"enabled"`
+	// ProbeInterval is the period in seconds.
+	ProbeInterval *int   `yaml:"probeInterval"`
+	Path          string `yaml:"path"`
+}
+
+// Resources are CPU and memory quantities.
+type Resources struct {
+	CPU    Quantity `yaml:"cpu"`
+	Memory Quantity `yaml:"memory"`
+}
+
+// Scaling is horizontal autoscaling.
+type Scaling struct {
+	Enabled    *bool `yaml:"enabled"`
+	CPUPercent *int  `yaml:"cpuPercent"`
+	Min        *int  `yaml:"min"`
+	Max        *int  `yaml:"max"`
+	// Custom scales on PrometheusQueries instead of CPU.
+	Custom            *bool                      `yaml:"custom"`
+	PrometheusQueries map[string]PrometheusQuery `yaml:"prometheusQueries"`
+	CronScale         *CronScale                 `yaml:"cronscale"`
+}
+
+// PrometheusQuery is an application metric to scale on.
+type PrometheusQuery struct {
+	QueryContent       string `yaml:"queryContent"`
+	TargetAverageValue string `yaml:"targetAverageValue"`
+}
+
+// CronScale is a scheduled scaling window.
+type CronScale struct {
+	ScaleUp   *CronWindow `yaml:"scaleUp"`
+	ScaleDown *CronWindow `yaml:"scaleDown"`
+}
+
+// CronWindow sets the replica range from a cron schedule on.
+type CronWindow struct {
+	Schedule Schedule `yaml:"schedule"`
+	Min      *int     `yaml:"min"`
+	Max      *int     `yaml:"max"`
+}
+
+// Global holds settings shared with the platform.
+type Global struct {
+	Metrics *Metrics `yaml:"metrics"`
+}
+
+// Metrics is how the application's metrics are scraped.
+type Metrics struct {
+	Enabled                *bool            `yaml:"enabled"`
+	Endpoints              []MetricEndpoint `yaml:"endpoints"`
+	RemoteWriteSampleLimit *int             `yaml:"remoteWriteSampleLimit"`
+	// Whitelist keeps only these metric names.
+	Whitelist []string `yaml:"whitelist"`
+}
+
+// MetricEndpoint is a port and path serving metrics.
+type MetricEndpoint struct {
+	TargetPort *int   `yaml:"targetPort"`
+	Path       string `yaml:"path"`
+}
+
+// Hook is a pre- or post-deploy hook; exactly one of its fields is set.
+type Hook struct {
+	Job     *JobHook     `yaml:"job"`
+	Webhook *WebhookHook `yaml:"webhook"`
+	// Concord is the kitt form of a webhook hook.
+	Concord *ConcordHook `yaml:"concord"`
+}
+
+// JobHook runs a Kubernetes Job.
+type JobHook struct {
+	Name                     string            `yaml:"name"`
+	Action                   string            `yaml:"action"`
+	TimeoutSeconds           *int              `yaml:"timeoutSeconds"`
+	PollPeriodSeconds        *int              `yaml:"pollPeriodSeconds"`
+	Namespace                string            `yaml:"namespace"`
+	NamePrefix               string            `yaml:"namePrefix"`
+	Image                    string            `yaml:"image"`
+	Env                      map[string]string `yaml:"env"`
+	Command                  []string          `yaml:"command"`
+	FetchJobLogsAfterPolling *bool             `yaml:"fetchJobLogsAfterPolling"`
+}
+
+// WebhookHook calls an outside system and waits for its answer.
+type WebhookHook struct {
+	Name           string            `yaml:"name"`
+	URL            string            `yaml:"url"`
+	Headers        map[string]string `yaml:"headers"`
+	TimeoutSeconds *int              `yaml:"timeoutSeconds"`
+}
+
+// ConcordHook starts a Concord process; it maps onto a webhook hook.
+type ConcordHook struct {
+	Name    string `yaml:"name"`
+	Action  string `yaml:"action"`
+	Org     string `yaml:"org"`
+	Project string `yaml:"project"`
+	Repo    string `yaml:"repo"`
+}

@@ -1,0 +1,255 @@
+package appfile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// validator checks the meaning of a decoded App; positions come from the decoder.
+type validator struct {
+	p   *problems
+	pos map[string]Source
+}
+
+// at returns the source of path, or of its nearest ancestor that has one.
+func (v *validator) at(path string) Source {
+	for p := path; ; {
+		if s, ok := v.pos[p]; ok {
+			return s
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return v.pos[""]
+		}
+		p = p[:i]
+	}
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.p.add(v.at(path), path, format, args...)
+}
+
+func (v *validator) oneOf(path, val string, allowed ...string) {
+	if val != "" && !slices.Contains(allowed, val) {
+		msg := fmt.Sprintf("%q is not allowed (expected one of: %s)", val, strings.Join(allowed, ", "))
+		if s := suggest(val, allowed); s != "" {
+			msg = fmt.Sprintf("%q is not allowed (did you mean %q?)", val, s)
+		}
+		v.add(path, "%s", msg)
+	}
+}
+
+func (v *validator) rangeInt(path string, val *int, lo, hi int) {
+	if val != nil && (*val < lo || *val > hi) {
+		v.add(path, "%d is out of range (expected %d to %d)", *val, lo, hi)
+	}
+}
+
+func (v *validator) dnsLabel(path, val string) {
+	if val == "" {
+		return
+	}
+	if errs := validation.IsDNS1123Label(val); len(errs) > 0 {
+		v.add(path, "%q is not a valid name (expected lowercase letters, digits and '-', at most 63 characters)", val)
+	}
+}
+
+// app checks the whole file; stageValues are each stage's effective values.
+func (v *validator) app(a *App, stagesPath string, stageValues []Values) {
+	v.oneOf("build.buildType", a.Build.BuildType, BuildDocker, BuildMaven, BuildGo, BuildNone)
+	v.dnsLabel("build.artifact", a.Build.Artifact)
+	v.dnsLabel("deploy.namespace", a.Deploy.Namespace)
+	v.emails("notify.email", a.Notify.Email)
+	if a.Alerts != nil {
+		v.emails("alerts.email", a.Alerts.Email)
+	}
+	v.releaseType("deploy.releaseType", &a.Deploy.ReleaseType)
+	v.hooks("deploy.preDeploy", a.Deploy.PreDeploy)
+	v.hooks("deploy.postDeploy", a.Deploy.PostDeploy)
+	v.values("deploy.helm.values", a.Deploy.Helm.Values)
+	if len(a.Stages) > 0 && len(a.Deploy.Stages) > 0 {
+		v.add("stages", "stages are given both at the root and under deploy (expected one list, preferably deploy.stages)")
+	}
+	v.stages(stagesPath, a.AllStages(), stageValues)
+}
+
+func (v *validator) emails(path string, list []string) {
+	for i, e := range list {
+		if at := strings.Index(e, "@"); at <= 0 || at == len(e)-1 {
+			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is not an email address", e)
+		}
+	}
+}
+
+func (v *validator) stages(path string, stages []Stage, values []Values) {
+	seen := map[string]int{}
+	for i, s := range stages {
+		sp := fmt.Sprintf("%s[%d]", path, i)
+		if s.Name == "" {
+			v.add(sp, "a stage needs a name (expected name: dev, stage, prod...)")
+		} else if first, dup := seen[s.Name]; dup {
+			v.add(sp+".name", "stage name %q is used twice (first at %s)", s.Name, v.at(fmt.Sprintf("%s[%d].name", path, first)))
+		} else {
+			seen[s.Name] = i
+			v.dnsLabel(sp+".name", s.Name)
+		}
+		for j, f := range s.Flows {
+			v.oneOf(fmt.Sprintf("%s.flows[%d]", sp, j), f, FlowRelease, FlowPR, FlowBranch)
+		}
+		ids := 0
+		for _, t := range s.Target {
+			ids += len(t.ClusterID)
+		}
+		if ids == 0 {
+			v.add(sp, "stage %q has no target (expected target: [{cluster_id: [ID...]}])", s.Name)
+		}
+		if a := s.Approvers; a != nil {
+			if a.Quorum != nil && (*a.Quorum < 1 || *a.Quorum > len(a.Groups)) {
+				v.add(sp+".approvers.quorum", "quorum %d is more than the %d approver group(s) can give (expected 1 to %d)", *a.Quorum, len(a.Groups), len(a.Groups))
+			}
+		}
+		if s.ReleaseType != nil {
+			v.releaseType(sp+".releaseType", s.ReleaseType)
+		}
+		if s.Alerts != nil {
+			v.emails(sp+".alerts.email", s.Alerts.Email)
+		}
+		if i < len(values) {
+			v.values(sp+".helm.values", values[i])
+		}
+	}
+}
+
+func (v *validator) releaseType(path string, r *ReleaseType) {
+	if r.DeployTimeout != nil && *r.DeployTimeout <= 0 {
+		v.add(path+".deployTimeout", "%d is out of range (expected a number of seconds above 0)", *r.DeployTimeout)
+	}
+	v.oneOf(path+".strategy", r.Strategy, StrategyRolling, StrategyBlueGreen, StrategyCanary, StrategyABTest)
+	if c := r.Canary; c != nil {
+		for i, st := range c.Steps {
+			sp := fmt.Sprintf("%s.canary.steps[%d]", path, i)
+			set := 0
+			for _, ok := range []bool{st.SetWeight != nil, st.Pause != nil, st.Analysis != nil} {
+				if ok {
+					set++
+				}
+			}
+			if set != 1 {
+				v.add(sp, "a step has exactly one of setWeight, pause, analysis (found %d)", set)
+			}
+			v.rangeInt(sp+".setWeight", st.SetWeight, 0, 100)
+		}
+	}
+	if ab := r.ABTest; ab != nil && ab.Header == "" && ab.Cookie == "" {
+		v.add(path+".abTest", "an A/B test needs a header or a cookie to match")
+	}
+}
+
+func (v *validator) hooks(path string, hooks []Hook) {
+	for i, h := range hooks {
+		hp := fmt.Sprintf("%s[%d]", path, i)
+		set := 0
+		for _, ok := range []bool{h.Job != nil, h.Webhook != nil, h.Concord != nil} {
+			if ok {
+				set++
+			}
+		}
+		if set != 1 {
+			v.add(hp, "a hook has exactly one of job, webhook, concord (found %d)", set)
+			continue
+		}
+		switch {
+		case h.Job != nil:
+			j := h.Job
+			if j.Name == "" {
+				v.add(hp+".job", "a job hook needs a name")
+			}
+			if j.Image == "" {
+				v.add(hp+".job", "a job hook needs an image")
+			}
+			v.oneOf(hp+".job.action", j.Action, "create")
+			v.rangeInt(hp+".job.timeoutSeconds", j.TimeoutSeconds, 1, 24*3600)
+			v.rangeInt(hp+".job.pollPeriodSeconds", j.PollPeriodSeconds, 1, 3600)
+			v.dnsLabel(hp+".job.namespace", j.Namespace)
+		case h.Webhook != nil:
+			if !strings.HasPrefix(h.Webhook.URL, "http://") && !strings.HasPrefix(h.Webhook.URL, "https://") {
+				v.add(hp+".webhook.url", "%q is not an http(s) URL", h.Webhook.URL)
+			}
+			v.rangeInt(hp+".webhook.timeoutSeconds", h.Webhook.TimeoutSeconds, 1, 24*3600)
+		case h.Concord != nil:
+			c := h.Concord
+			if c.Org == "" || c.Project == "" {
+				v.add(hp+".concord", "a concord hook needs org and project")
+			}
+		}
+	}
+}
+
+func (v *validator) values(path string, val Values) {
+	for name, pr := range map[string]*Probe{"livenessProbe": val.LivenessProbe, "readinessProbe": val.ReadinessProbe} {
+		if pr != nil {
+			v.rangeInt(path+"."+name+".probeInterval", pr.ProbeInterval, 1, 3600)
+			if pr.Path != "" && !strings.HasPrefix(pr.Path, "/") {
+				v.add(path+"."+name+".path", "%q is not a path (expected it to start with /)", pr.Path)
+			}
+		}
+	}
+	v.rangeInt(path+".port", val.Port, 1, 65535)
+	if val.Min != nil && val.Max != nil {
+		v.lessOrEqual(path, "cpu", val.Min.CPU, val.Max.CPU)
+		v.lessOrEqual(path, "memory", val.Min.Memory, val.Max.Memory)
+	}
+	if s := val.Scaling; s != nil {
+		v.rangeInt(path+".scaling.cpuPercent", s.CPUPercent, 1, 100)
+		v.rangeInt(path+".scaling.min", s.Min, 0, 10000)
+		v.rangeInt(path+".scaling.max", s.Max, 1, 10000)
+		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
+			v.add(path+".scaling.min", "min %d is above max %d", *s.Min, *s.Max)
+		}
+		if s.CronScale != nil {
+			for name, w := range map[string]*CronWindow{"scaleUp": s.CronScale.ScaleUp, "scaleDown": s.CronScale.ScaleDown} {
+				if w == nil {
+					continue
+				}
+				wp := path + ".scaling.cronscale." + name
+				if w.Schedule == "" {
+					v.add(wp+".schedule", "a scaling window needs a schedule")
+				}
+				if w.Min != nil && w.Max != nil && *w.Min > *w.Max {
+					v.add(wp+".min", "min %d is above max %d", *w.Min, *w.Max)
+				}
+			}
+		}
+		for name, q := range s.PrometheusQueries {
+			qp := joinPath(path+".scaling.prometheusQueries", name)
+			if strings.TrimSpace(q.QueryContent) == "" {
+				v.add(qp, "a scaling query needs queryContent")
+			}
+			if q.TargetAverageValue == "" {
+				v.add(qp, "a scaling query needs targetAverageValue")
+			} else if err := new(Quantity).setScalar(q.TargetAverageValue); err != nil {
+				v.add(qp+".targetAverageValue", "%s", err.Error())
+			}
+		}
+	}
+	if g := val.Global; g != nil && g.Metrics != nil {
+		for i, e := range g.Metrics.Endpoints {
+			v.rangeInt(fmt.Sprintf("%s.global.metrics.endpoints[%d].targetPort", path, i), e.TargetPort, 1, 65535)
+		}
+		v.rangeInt(path+".global.metrics.remoteWriteSampleLimit", g.Metrics.RemoteWriteSampleLimit, 0, 1<<30)
+	}
+}
+
+// lessOrEqual checks that the request (min) does not exceed the limit (max).
+func (v *validator) lessOrEqual(path, resource string, lo, hi Quantity) {
+	if lo == "" || hi == "" {
+		return
+	}
+	l, h := lo.Value(), hi.Value()
+	if l.Cmp(h) > 0 {
+		v.add(path+".min."+resource, "min %s is above max %s", lo, hi)
+	}
+}
