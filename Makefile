@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit integration e2e lint generate components tools clean
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean
 
 all: build
 
@@ -21,11 +21,17 @@ build:
 demo: build
 	bin/ferry dev demo --repo .
 
-## test: lint, unit, integration and end-to-end tests, in that order.
-test: lint unit integration e2e
+## test: lint, unit, fuzz, integration and end-to-end tests, in that order.
+test: lint unit fuzz integration e2e
 
 unit:
 	$(GO) test -count=1 ./...
+
+# Each fuzz target runs for a bounded time; a crash fails the build and is kept in
+# testdata/fuzz for the unit tests to replay.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/appfile/
 
 # The integration tests run a real kube-apiserver and etcd from the cache (built once).
 integration: build
