@@ -3,6 +3,7 @@ package appfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,6 +71,22 @@ func Load(path string, opts Options) (*File, error) {
 		return nil, err
 	}
 	return LoadBytes(file, data, filepath.Dir(abs), opts)
+}
+
+// LoadFrom loads from a file or directory, or from in when path is "-".
+func LoadFrom(path string, in io.Reader, opts Options) (*File, error) {
+	if path != "-" {
+		return Load(path, opts)
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	return LoadBytes("<stdin>", data, wd, opts)
 }
 
 // LoadBytes is Load for a file already read; dir is where its local profiles are.

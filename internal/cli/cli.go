@@ -3,13 +3,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"ferry.dev/ferry/internal/cli/dev"
+	"ferry.dev/ferry/internal/cli/initfile"
 	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/cli/lint"
+	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/version"
 )
 
@@ -24,7 +28,8 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s))
+	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
+		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s))
 	return root
 }
 
@@ -33,7 +38,10 @@ func Execute(ctx context.Context, args []string, in io.Reader, out, errOut io.Wr
 	root := NewRoot(iostreams.Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(errOut, "Error:", err)
+		// lint has printed its problems already.
+		if !errors.Is(err, lint.ErrInvalid) {
+			fmt.Fprintln(errOut, "Error:", err)
+		}
 		return 1
 	}
 	return 0

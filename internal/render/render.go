@@ -1,0 +1,185 @@
+// Package render turns an application's settings for one stage, cluster and version into
+// the Kubernetes objects that run it: Deployment, Service, ServiceAccount, Ingress,
+// PodDisruptionBudget, autoscaling (HorizontalPodAutoscaler, or a KEDA ScaledObject for
+// Prometheus-query and cron scaling), a PodMonitor for its metrics, and its default alert
+// rules as a PrometheusRule and as a plain Prometheus rule file.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"ferry.dev/ferry/internal/appfile"
+)
+
+// Cluster is what rendering needs to know of the target cluster.
+type Cluster struct {
+	// Name is the cluster's id, as in a stage's target.
+	Name string
+	// Hosts are the cluster's ingress domains; the first one names the Ingress host.
+	Hosts []string
+	// PrometheusURL is the Prometheus that KEDA's prometheus triggers query.
+	PrometheusURL string
+}
+
+// Input is one rendering: an application, a stage of it, a cluster and a version.
+type Input struct {
+	App     *appfile.App
+	Stage   string
+	Cluster Cluster
+	Version string
+	// Image is the image to run; empty means values.image, or ARTIFACT:VERSION.
+	Image string
+}
+
+// Labels that every object carries (the recommended app.kubernetes.io set).
+const (
+	labelName      = "app.kubernetes.io/name"
+	labelInstance  = "app.kubernetes.io/instance"
+	labelVersion   = "app.kubernetes.io/version"
+	labelManagedBy = "app.kubernetes.io/managed-by"
+	labelPartOf    = "app.kubernetes.io/part-of"
+	labelStage     = "ferry.dev/stage"
+)
+
+// plan is the resolved input every object is built from.
+type plan struct {
+	in        Input
+	name      string
+	namespace string
+	stage     appfile.Stage
+	values    appfile.Values
+	image     string
+	port      int32
+}
+
+func newPlan(in Input) (*plan, error) {
+	if in.App == nil {
+		return nil, fmt.Errorf("no app to render")
+	}
+	stage, values, err := in.App.Stage(in.Stage)
+	if err != nil {
+		return nil, err
+	}
+	name := in.App.Build.Artifact
+	if name == "" {
+		return nil, fmt.Errorf("build.artifact is required to render objects")
+	}
+	ns := in.App.Deploy.Namespace
+	if ns == "" {
+		return nil, fmt.Errorf("deploy.namespace is required to render objects")
+	}
+	if in.Version == "" {
+		return nil, fmt.Errorf("a version is required to render objects")
+	}
+	p := &plan{in: in, name: name, namespace: ns, stage: stage, values: values, port: 8080}
+	if values.Port != nil {
+		p.port = int32(*values.Port) //nolint:gosec // validated to 1-65535
+	}
+	switch {
+	case in.Image != "":
+		p.image = in.Image
+	case values.Image != "":
+		p.image = values.Image
+	default:
+		p.image = name + ":" + in.Version
+	}
+	return p, nil
+}
+
+func (p *plan) labels() map[string]string {
+	return map[string]string{
+		labelName: p.name, labelInstance: p.name, labelVersion: p.in.Version,
+		labelManagedBy: "ferry", labelPartOf: p.name, labelStage: p.in.Stage,
+	}
+}
+
+// selector is the part of the labels that never changes between versions.
+func (p *plan) selector() map[string]string {
+	return map[string]string{labelName: p.name, labelInstance: p.name}
+}
+
+// Objects renders every object for the input, in apply order.
+func Objects(in Input) ([]*unstructured.Unstructured, error) {
+	p, err := newPlan(in)
+	if err != nil {
+		return nil, err
+	}
+	typed := []runtime.Object{p.serviceAccount(), p.deployment(), p.service()}
+	if ing := p.ingress(); ing != nil {
+		typed = append(typed, ing)
+	}
+	if pdb := p.pdb(); pdb != nil {
+		typed = append(typed, pdb)
+	}
+	if hpa := p.hpa(); hpa != nil {
+		typed = append(typed, hpa)
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range typed {
+		u, err := toUnstructured(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	for _, u := range []*unstructured.Unstructured{p.scaledObject(), p.podMonitor(), p.prometheusRule()} {
+		if u != nil {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	// Rendered objects carry no status and no server-set fields.
+	delete(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	return u, nil
+}
+
+// YAML writes objects as a multi-document stream that kubectl apply -f - accepts.
+func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
+	var b bytes.Buffer
+	for i, o := range objs {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		y, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(y)
+	}
+	return b.Bytes(), nil
+}
+
+// JSON writes objects as a v1 List.
+func JSON(objs []*unstructured.Unstructured) ([]byte, error) {
+	items := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		items[i] = o.Object
+	}
+	return json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, "", "  ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
