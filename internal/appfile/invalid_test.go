@@ -23,7 +23,7 @@ func TestInvalidFilesGiveExactMessages(t *testing.T) {
 		want []string
 	}{
 		{"misspelt key", strings.Replace(valid, "flows:", "flow:", 1),
-			[]string{`ferry.yml:7:7: deploy.stages[0].flow: unknown field "flow" (did you mean "flows"?)`}},// flows missing is fine; the stage still has its target
+			[]string{`ferry.yml:7:7: deploy.stages[0].flow: unknown field "flow" (did you mean "flows"?)`}}, // flows missing is fine; the stage still has its target
 
 		{"unknown key without a near name", valid + "colour: blue\n",
 			[]string{`ferry.yml:9:1: colour: unknown field "colour" (expected one of: profiles, owner, notify, alerts, build, deploy, stages)`}},

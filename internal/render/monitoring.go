@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"ferry.dev/ferry/internal/appfile"
 )
@@ -120,5 +119,5 @@ func RuleFile(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.Marshal(map[string]any{"groups": []any{p.ruleGroup()}})
+	return YAMLDoc(map[string]any{"groups": []any{p.ruleGroup()}})
 }

@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"sort"
 
+	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	"ferry.dev/ferry/internal/appfile"
 )
@@ -150,20 +150,33 @@ func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// YAML writes objects as a multi-document stream that kubectl apply -f - accepts.
+// YAML writes objects as a multi-document stream that kubectl apply -f - accepts. It
+// encodes the objects' maps directly (keys sorted), without a detour through JSON.
 func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 	var b bytes.Buffer
-	for i, o := range objs {
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	for _, o := range objs {
+		if err := enc.Encode(o.Object); err != nil {
 			return nil, err
 		}
-		b.Write(y)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// YAMLDoc writes one value as a YAML document.
+func YAMLDoc(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	err := enc.Close()
+	return b.Bytes(), err
 }
 
 // JSON writes objects as a v1 List.
