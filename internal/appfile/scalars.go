@@ -39,7 +39,7 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 func (s *Schedule) setScalar(text string) error {
 	if _, err := cronParser.Parse(text); err != nil {
-		return fmt.Errorf("%q is not a cron schedule: %v (expected five fields such as \"0 8 * * 1-5\")", text, err)
+		return fmt.Errorf("%q is not a cron schedule: %w (expected five fields such as \"0 8 * * 1-5\")", text, err)
 	}
 	*s = Schedule(text)
 	return nil

@@ -26,6 +26,8 @@ type Applier struct {
 	dyn     dynamic.Interface
 	mapper  meta.RESTMapper
 	manager string
+	// DryRun asks the API server to validate and admit each object without storing it.
+	DryRun bool
 }
 
 // New returns an Applier for the cluster rc points at.
@@ -99,7 +101,11 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) err
 		return err
 	}
 	force := true
-	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: a.manager, Force: &force})
+	opts := metav1.PatchOptions{FieldManager: a.manager, Force: &force}
+	if a.DryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts)
 	if err != nil {
 		return fmt.Errorf("applying %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}

@@ -4,7 +4,9 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -16,9 +18,10 @@ import (
 // ServiceCIDR is the API server's Service range, the same as the dev cluster's.
 const ServiceCIDR = "10.96.0.0/16"
 
-// Start runs an API server for the test and stops it when the test ends. A missing
+// Start runs an API server for the test and stops it when the test ends, with the
+// CustomResourceDefinitions in crdPaths (files or directories) installed. A missing
 // binary fails the test: integration tests never pass by not running.
-func Start(t *testing.T) *rest.Config {
+func Start(t *testing.T, crdPaths ...string) *rest.Config {
 	t.Helper()
 	cache := kubebin.Cache{Dir: kubebin.DefaultDir()}
 	for env, bin := range map[string]string{
@@ -30,7 +33,7 @@ func Start(t *testing.T) *rest.Config {
 		}
 		t.Setenv(env, bin)
 	}
-	env := &envtest.Environment{}
+	env := &envtest.Environment{CRDDirectoryPaths: crdPaths, ErrorIfCRDPathMissing: len(crdPaths) > 0}
 	api := env.ControlPlane.GetAPIServer().Configure()
 	api.Set("service-cluster-ip-range", ServiceCIDR)
 	api.Set("authorization-mode", "RBAC")
@@ -44,4 +47,19 @@ func Start(t *testing.T) *rest.Config {
 		}
 	})
 	return rc
+}
+
+// ModuleDir downloads a Go module through the module proxy (or finds it in the module
+// cache) and returns its directory; tests install CRDs from the projects' own modules.
+func ModuleDir(t *testing.T, moduleAtVersion string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", moduleAtVersion).Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v", moduleAtVersion, err)
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		t.Fatalf("go mod download %s: %s %v", moduleAtVersion, m.Error, err)
+	}
+	return m.Dir
 }
