@@ -26,9 +26,11 @@ type options struct {
 func NewCommand(s iostreams.Streams) *cobra.Command {
 	o := &options{s: s, gitBase: os.Getenv(appfile.GitBaseEnv)}
 	cmd := &cobra.Command{
-		Use:   "lint [FILE|DIR|-]",
-		Short: "Check an app file (ferry.yml or kitt.yml) and print every problem",
-		Args:  cobra.MaximumNArgs(1),
+		Use:           "lint [FILE|DIR|-]",
+		Short:         "Check an app file (ferry.yml or kitt.yml) and print every problem",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.path = "."
 			if len(args) == 1 {
