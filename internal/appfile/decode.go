@@ -12,7 +12,11 @@ import (
 type decoder struct {
 	p   *problems
 	pos map[string]Source
+	// chartValues leaves helm values undecoded: a chart defines its own values.
+	chartValues bool
 }
+
+var valuesType = reflect.TypeFor[Values]()
 
 var scalarIface = reflect.TypeFor[scalar]()
 
@@ -41,6 +45,9 @@ func (d *decoder) decode(n *Node, path string, rv reflect.Value) {
 	}
 	switch rv.Kind() {
 	case reflect.Struct:
+		if d.chartValues && rv.Type() == valuesType {
+			return // a chart's values are the chart's to define
+		}
 		d.decodeStruct(n, path, rv)
 	case reflect.Slice:
 		if n.Kind != ListNode {

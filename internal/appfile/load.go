@@ -175,7 +175,7 @@ func (f *File) Resolve(ctx TemplateContext) (*App, error) {
 		return nil, err
 	}
 	p := &problems{}
-	d := &decoder{p: p, pos: map[string]Source{}}
+	d := &decoder{p: p, pos: map[string]Source{}, chartValues: scalarAt(tree, "deploy", "helm", "chart") != ""}
 	app := &App{}
 	d.decode(tree, "", reflect.ValueOf(app).Elem())
 	stagesPath, stagesNode := "deploy.stages", tree.Get("deploy").Get("stages")
@@ -197,6 +197,7 @@ func (f *File) Resolve(ctx TemplateContext) (*App, error) {
 		return nil, dedupe(err)
 	}
 	app.stageValues = values
+	app.stagePlain = stagePlain(tree, stagesNode)
 	return app, nil
 }
 
@@ -217,7 +218,7 @@ func stageValues(tree *Node, stagesPath string, stages *Node, d *decoder) ([]Val
 		}
 		// Problems in these values were reported when the file itself was decoded; the
 		// positions recorded here are where each effective value was written.
-		sub := &decoder{p: &problems{}, pos: map[string]Source{}}
+		sub := &decoder{p: &problems{}, pos: map[string]Source{}, chartValues: d.chartValues}
 		sub.decode(eff, fmt.Sprintf("%s[%d].helm.values", stagesPath, i), reflect.ValueOf(&out[i]).Elem())
 		for k, v := range sub.pos {
 			d.pos[k] = v
@@ -242,6 +243,23 @@ func overlapsAny(path string, list ProblemList) bool {
 
 func within(path, parent string) bool {
 	return path == parent || strings.HasPrefix(path, parent+".") || strings.HasPrefix(path, parent+"[")
+}
+
+// stagePlain returns each stage's effective values as plain values.
+func stagePlain(tree, stages *Node) []map[string]any {
+	if stages == nil || stages.Kind != ListNode {
+		return nil
+	}
+	shared := tree.Get("deploy").Get("helm").Get("values")
+	out := make([]map[string]any, len(stages.Items))
+	for i, s := range stages.Items {
+		m, _ := Merge(shared, s.Get("helm").Get("values")).Plain().(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		out[i] = m
+	}
+	return out
 }
 
 // dedupe drops a problem reported twice at the same place (shared values checked once
@@ -276,6 +294,16 @@ func (a *App) AllStages() []Stage {
 		return a.Deploy.Stages
 	}
 	return a.Stages
+}
+
+// PlainValues returns a stage's effective values as plain values, as a chart takes them.
+func (a *App) PlainValues(stage string) map[string]any {
+	for i, s := range a.AllStages() {
+		if s.Name == stage && i < len(a.stagePlain) {
+			return a.stagePlain[i]
+		}
+	}
+	return map[string]any{}
 }
 
 // Stage returns the stage with the given name and its effective values.

@@ -18,8 +18,10 @@ type App struct {
 	// Stages at the root are accepted as a synonym of deploy.stages.
 	Stages []Stage `yaml:"stages"`
 
-	// stageValues are each stage's effective helm values, in stage order.
+	// stageValues are each stage's effective helm values, in stage order, and stagePlain
+	// the same as plain values for a chart.
 	stageValues []Values
+	stagePlain  []map[string]any
 }
 
 // Owner is the owning team.
@@ -196,9 +198,14 @@ type Approvers struct {
 
 // Helm holds the workload settings and an optional chart.
 type Helm struct {
-	// Chart is a local path or repository chart rendered instead of the built-in objects.
+	// Chart is rendered with the values instead of the built-in objects: a local path
+	// (relative to the app file), or a chart name in Repo.
 	Chart string `yaml:"chart"`
-	// Values are the workload settings.
+	// Repo is the chart repository URL when Chart is a name in it.
+	Repo string `yaml:"repo"`
+	// Version is the chart version to take from Repo (default: the newest).
+	Version string `yaml:"version"`
+	// Values are the workload settings; with a chart, whatever the chart takes.
 	Values Values `yaml:"values"`
 }
 

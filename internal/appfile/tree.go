@@ -36,9 +36,11 @@ const (
 type Node struct {
 	Kind   Kind
 	Source Source
-	// Scalar is the text of a scalar as written (quoted or not), Null whether it was null.
+	// Scalar is the text of a scalar as written (quoted or not), Null whether it was null,
+	// Tag the type YAML gives it (!!str, !!int, !!bool, !!float).
 	Scalar string
 	Null   bool
+	Tag    string
 	// Keys and Values of a map, in order; KeySources are the keys' positions.
 	Keys       []string
 	KeySources []Source
@@ -147,7 +149,7 @@ func convert(file string, y *yaml.Node, p *problems, depth int) *Node {
 		}
 		return n
 	default:
-		return &Node{Kind: ScalarNode, Source: src, Scalar: y.Value, Null: y.Tag == "!!null"}
+		return &Node{Kind: ScalarNode, Source: src, Scalar: y.Value, Null: y.Tag == "!!null", Tag: y.ShortTag()}
 	}
 }
 
@@ -247,4 +249,36 @@ func joinPath(path, key string) string {
 		return fmt.Sprintf("%s[%q]", path, key)
 	}
 	return path + "." + key
+}
+
+// Plain returns the tree as plain Go values (maps, slices, strings, numbers, booleans),
+// typed as YAML reads them, for handing values to a Helm chart.
+func (n *Node) Plain() any {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case MapNode:
+		m := make(map[string]any, len(n.Keys))
+		for i, k := range n.Keys {
+			m[k] = n.Values[i].Plain()
+		}
+		return m
+	case ListNode:
+		l := make([]any, len(n.Items))
+		for i, item := range n.Items {
+			l[i] = item.Plain()
+		}
+		return l
+	}
+	if n.Null {
+		return nil
+	}
+	var v any
+	if n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!bool" {
+		if err := yaml.Unmarshal([]byte(n.Scalar), &v); err == nil {
+			return v
+		}
+	}
+	return n.Scalar
 }

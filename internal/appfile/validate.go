@@ -70,6 +70,11 @@ func (v *validator) app(a *App, stagesPath string, stageValues []Values) {
 	v.hooks("deploy.preDeploy", a.Deploy.PreDeploy)
 	v.hooks("deploy.postDeploy", a.Deploy.PostDeploy)
 	v.values("deploy.helm.values", a.Deploy.Helm.Values)
+	if h := a.Deploy.Helm; h.Chart == "" && (h.Repo != "" || h.Version != "") {
+		v.add("deploy.helm.repo", "repo and version name where to find deploy.helm.chart, which is not set")
+	} else if h.Repo != "" && !strings.HasPrefix(h.Repo, "http://") && !strings.HasPrefix(h.Repo, "https://") {
+		v.add("deploy.helm.repo", "%q is not an http(s) chart repository URL", h.Repo)
+	}
 	if len(a.Stages) > 0 && len(a.Deploy.Stages) > 0 {
 		v.add("stages", "stages are given both at the root and under deploy (expected one list, preferably deploy.stages)")
 	}
@@ -113,6 +118,9 @@ func (v *validator) stages(path string, stages []Stage, values []Values) {
 		}
 		if s.ReleaseType != nil {
 			v.releaseType(sp+".releaseType", s.ReleaseType)
+		}
+		if s.Helm != nil && (s.Helm.Chart != "" || s.Helm.Repo != "" || s.Helm.Version != "") {
+			v.add(sp+".helm.chart", "a stage overrides values only (expected the chart in deploy.helm)")
 		}
 		if s.Alerts != nil {
 			v.emails(sp+".alerts.email", s.Alerts.Email)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"testing"
 
 	"ferry.dev/ferry/internal/appfile"
@@ -34,7 +35,7 @@ func BenchmarkLoadMergeRender(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		objs, err := Objects(Input{App: app, Stage: "prod", Version: "1.0.0", Cluster: Cluster{Hosts: []string{"apps.example.com"}}})
+		objs, err := Objects(context.Background(), Input{App: app, Stage: "prod", Version: "1.0.0", Cluster: Cluster{Hosts: []string{"apps.example.com"}}})
 		if err != nil {
 			b.Fatal(err)
 		}

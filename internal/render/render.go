@@ -7,6 +7,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/helmchart"
 )
 
 // Cluster is what rendering needs to know of the target cluster.
@@ -36,6 +38,8 @@ type Input struct {
 	Version string
 	// Image is the image to run; empty means values.image, or ARTIFACT:VERSION.
 	Image string
+	// Dir is the app file's directory, where a local chart path starts.
+	Dir string
 }
 
 // Labels that every object carries (the recommended app.kubernetes.io set).
@@ -105,11 +109,15 @@ func (p *plan) selector() map[string]string {
 	return map[string]string{labelName: p.name, labelInstance: p.name}
 }
 
-// Objects renders every object for the input, in apply order.
-func Objects(in Input) ([]*unstructured.Unstructured, error) {
+// Objects renders every object for the input, in apply order: the built-in objects, or
+// the app's chart rendered with the stage's values.
+func Objects(ctx context.Context, in Input) ([]*unstructured.Unstructured, error) {
 	p, err := newPlan(in)
 	if err != nil {
 		return nil, err
+	}
+	if h := in.App.Deploy.Helm; h.Chart != "" {
+		return p.chartObjects(ctx, helmchart.Ref{Chart: h.Chart, Repo: h.Repo, Version: h.Version, Dir: in.Dir})
 	}
 	typed := []runtime.Object{p.serviceAccount(), p.deployment(), p.service()}
 	if ing := p.ingress(); ing != nil {
@@ -135,6 +143,29 @@ func Objects(in Input) ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return out, nil
+}
+
+// chartObjects renders the chart with the stage's values, marking each object with the
+// stage and version it belongs to.
+func (p *plan) chartObjects(ctx context.Context, ref helmchart.Ref) ([]*unstructured.Unstructured, error) {
+	ch, err := helmchart.Load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := helmchart.Render(ch, p.name, p.namespace, p.in.App.PlainValues(p.in.Stage))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[labelStage] = p.in.Stage
+		labels["ferry.dev/version"] = p.in.Version
+		o.SetLabels(labels)
+	}
+	return objs, nil
 }
 
 func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {

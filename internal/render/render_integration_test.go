@@ -47,7 +47,7 @@ func TestRenderedObjectsPassServerSideDryRun(t *testing.T) {
 	ap.DryRun = true
 	checked := map[string]int{}
 	for _, in := range goldenCases(t) {
-		objs, err := Objects(in)
+		objs, err := Objects(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func goldenCases(t testing.TB) []Input {
 			if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			out = append(out, Input{App: app, Stage: st.Name, Version: "1.4.2",
+			out = append(out, Input{App: app, Stage: st.Name, Version: "1.4.2", Dir: filepath.Dir(file),
 				Cluster: Cluster{Name: st.Target[0].ClusterID[0], Hosts: []string{"apps.example.com"}, PrometheusURL: "http://prometheus.monitoring:9090"}})
 		}
 	}
@@ -45,7 +46,7 @@ func goldenName(in Input) string {
 func TestGolden(t *testing.T) {
 	for _, in := range goldenCases(t) {
 		t.Run(goldenName(in), func(t *testing.T) {
-			objs, err := Objects(in)
+			objs, err := Objects(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,13 +79,19 @@ func TestGolden(t *testing.T) {
 func TestRenderChoices(t *testing.T) {
 	objs := map[string]map[string]bool{}
 	for _, in := range goldenCases(t) {
-		list, err := Objects(in)
+		list, err := Objects(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		kinds := map[string]bool{}
 		for _, o := range list {
 			kinds[o.GetKind()] = true
+			if in.App.Deploy.Helm.Chart != "" {
+				if o.GetLabels()["ferry.dev/version"] != "1.4.2" {
+					t.Errorf("%s %s lacks the ferry.dev/version label", goldenName(in), o.GetKind())
+				}
+				continue
+			}
 			if o.GetLabels()[labelVersion] != "1.4.2" || o.GetLabels()[labelManagedBy] != "ferry" {
 				t.Errorf("%s %s lacks the recommended labels: %v", goldenName(in), o.GetKind(), o.GetLabels())
 			}
@@ -99,6 +106,8 @@ func TestRenderChoices(t *testing.T) {
 		// Prometheus queries and cron windows need KEDA, which then owns the HPA.
 		"catalog-api-prod": {"HorizontalPodAutoscaler": false, "ScaledObject": true},
 		"tiny-dev":         {"HorizontalPodAutoscaler": false, "PodMonitor": false, "Deployment": true, "PrometheusRule": true},
+		// A chart's objects replace the built-in ones.
+		"web-prod": {"Deployment": true, "Service": true, "ServiceAccount": false, "PrometheusRule": false},
 	} {
 		for kind, present := range want {
 			if objs[name][kind] != present {
@@ -111,12 +120,12 @@ func TestRenderChoices(t *testing.T) {
 func TestRenderNeedsAVersionAndAStage(t *testing.T) {
 	in := goldenCases(t)[0]
 	in.Version = ""
-	if _, err := Objects(in); err == nil || !strings.Contains(err.Error(), "version") {
+	if _, err := Objects(context.Background(), in); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Errorf("err = %v", err)
 	}
 	in = goldenCases(t)[0]
 	in.Stage = "nope"
-	if _, err := Objects(in); err == nil || !strings.Contains(err.Error(), `no stage "nope"`) {
+	if _, err := Objects(context.Background(), in); err == nil || !strings.Contains(err.Error(), `no stage "nope"`) {
 		t.Errorf("err = %v", err)
 	}
 }

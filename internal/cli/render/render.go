@@ -4,9 +4,11 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -92,13 +94,13 @@ func (o *options) run() error {
 	if cluster == "" && len(stage.Target) > 0 && len(stage.Target[0].ClusterID) > 0 {
 		cluster = stage.Target[0].ClusterID[0]
 	}
-	in := render.Input{App: app, Stage: o.stage, Version: o.version, Image: o.image,
+	in := render.Input{App: app, Stage: o.stage, Version: o.version, Image: o.image, Dir: fileDir(f.Path),
 		Cluster: render.Cluster{Name: cluster, Hosts: o.hosts, PrometheusURL: o.prometheusURL}}
 	var out []byte
 	if o.output == "rules" {
 		out, err = render.RuleFile(in)
 	} else {
-		objs, rerr := render.Objects(in)
+		objs, rerr := render.Objects(context.Background(), in)
 		if rerr != nil {
 			return rerr
 		}
@@ -113,6 +115,14 @@ func (o *options) run() error {
 	}
 	_, err = o.s.Out.Write(out)
 	return err
+}
+
+// fileDir is the directory of the app file, where its local chart path starts.
+func fileDir(path string) string {
+	if path == "<stdin>" {
+		return "."
+	}
+	return filepath.Dir(path)
 }
 
 // testsImage names the tests image as the build publishes it: ARTIFACT-tests:VERSION.
