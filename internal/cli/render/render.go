@@ -39,7 +39,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "render [FILE|DIR|-] --stage STAGE",
 		Short: "Print the Kubernetes objects of one stage (or, with --explain, where each value came from)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
 			o.path = "."
 			if len(args) == 1 {
 				o.path = args[0]
@@ -47,7 +47,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 			if err := o.validate(); err != nil {
 				return err
 			}
-			return o.run()
+			return o.run(c.Context())
 		},
 	}
 	f := cmd.Flags()
@@ -74,7 +74,7 @@ func (o *options) validate() error {
 	return fmt.Errorf("--output %q: expected yaml, json or rules", o.output)
 }
 
-func (o *options) run() error {
+func (o *options) run(ctx context.Context) error {
 	f, err := appfile.LoadFrom(o.path, o.s.In, appfile.Options{GitBase: o.gitBase})
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (o *options) run() error {
 	if o.output == "rules" {
 		out, err = render.RuleFile(in)
 	} else {
-		objs, rerr := render.Objects(context.Background(), in)
+		objs, rerr := render.Objects(ctx, in)
 		if rerr != nil {
 			return rerr
 		}
