@@ -11,6 +11,7 @@ import (
 
 	"ferry.dev/ferry/internal/cli/dev"
 	"ferry.dev/ferry/internal/cli/initfile"
+	"ferry.dev/ferry/internal/cli/install"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/cli/lint"
 	"ferry.dev/ferry/internal/cli/render"
@@ -29,7 +30,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
-		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s))
+		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s))
 	return root
 }
 

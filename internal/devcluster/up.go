@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"ferry.dev/ferry/internal/install"
 )
 
 // Up brings the cluster up, starting only what is not running yet, so it is idempotent.
@@ -40,6 +44,7 @@ func Up(ctx context.Context, c Config) error {
 		{"kubelet", func(context.Context) error { return c.startKubelet() }},
 		{"kube-proxy", func(context.Context) error { return c.startKubeProxy() }},
 		{"cluster roles and the kube-dns Service", c.applyBootstrap},
+		{"Ferry's custom resources", c.installCRDs},
 		{"CoreDNS", func(context.Context) error { return c.startCoreDNS() }},
 		{"Prometheus pod targets", func(context.Context) error { return c.startPodTargets() }},
 		{"Prometheus", func(context.Context) error { return c.startPrometheus() }},
@@ -88,4 +93,14 @@ func (c Config) clearStale() error {
 	}
 	c.logf("- clearing a previous cluster that is no longer running")
 	return Down(c)
+}
+
+// installCRDs puts Ferry's own API into the cluster, as `ferry install` does.
+func (c Config) installCRDs(ctx context.Context) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
+	if err != nil {
+		return err
+	}
+	_, err = install.CRDs(ctx, rc, time.Minute)
+	return err
 }

@@ -85,6 +85,7 @@ func TestDevCluster(t *testing.T) {
 	t.Run("ServiceAccount tokens obey RBAC", env.testServiceAccountRBAC)
 	t.Run("minted users obey RBAC", env.testMintedUsers)
 	t.Run("simulated nodes run simulated pods", env.testKwok)
+	t.Run("Ferry's API is installed", env.testFerryAPI)
 	t.Run("status reports healthy", env.testStatus)
 	t.Run("up again changes nothing", env.testIdempotentUp)
 	if t.Failed() {

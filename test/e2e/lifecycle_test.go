@@ -13,6 +13,23 @@ import (
 	"ferry.dev/ferry/internal/devcluster"
 )
 
+// testFerryAPI checks that dev up installed Ferry's custom resources.
+func (e *clusterEnv) testFerryAPI(t *testing.T) {
+	list, err := e.cs.Discovery().ServerResourcesForGroupVersion("ferry.dev/v1alpha1")
+	if err != nil {
+		t.Fatalf("ferry.dev/v1alpha1 not served: %v", err)
+	}
+	served := map[string]bool{}
+	for _, r := range list.APIResources {
+		served[r.Kind] = true
+	}
+	for _, kind := range []string{"Application", "Release", "Promotion", "Cluster"} {
+		if !served[kind] {
+			t.Errorf("%s is not served", kind)
+		}
+	}
+}
+
 func (e *clusterEnv) testStatus(t *testing.T) {
 	st, routesErr := devcluster.Status(e.cfg)
 	if routesErr != nil {

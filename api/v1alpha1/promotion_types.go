@@ -1,0 +1,153 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PromotionPhase is where a Promotion stands.
+// +kubebuilder:validation:Enum=Pending;WaitingApproval;Running;Succeeded;Failed;Superseded
+type PromotionPhase string
+
+// The phases of a Promotion.
+const (
+	PromotionPending         PromotionPhase = "Pending"
+	PromotionWaitingApproval PromotionPhase = "WaitingApproval"
+	PromotionRunning         PromotionPhase = "Running"
+	PromotionSucceeded       PromotionPhase = "Succeeded"
+	PromotionFailed          PromotionPhase = "Failed"
+	PromotionSuperseded      PromotionPhase = "Superseded"
+)
+
+// Checkpoint names, in the order a Promotion passes them.
+const (
+	StepFreeze       = "freeze"
+	StepUpstream     = "upstream"
+	StepApproval     = "approval"
+	StepChangeRecord = "changeRecord"
+	StepPreDeploy    = "preDeploy"
+	StepDeploy       = "deploy"
+	StepAnalysis     = "analysis"
+	StepPostDeploy   = "postDeploy"
+	StepTests        = "tests"
+	StepDone         = "done"
+)
+
+// PromotionSpec is one attempt to bring one Release into one stage.
+// +kubebuilder:validation:XValidation:rule="self.application == oldSelf.application && self.release == oldSelf.release && self.stage == oldSelf.stage",message="a Promotion's application, release and stage cannot change"
+type PromotionSpec struct {
+	// Application is the Application, in the same namespace.
+	// +kubebuilder:validation:MinLength=1
+	Application string `json:"application"`
+	// Release is the Release to bring in.
+	// +kubebuilder:validation:MinLength=1
+	Release string `json:"release"`
+	// Stage is the stage, by name.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	Stage string `json:"stage"`
+	// FreezeOverride lets the Promotion run during a freeze window; the reason is kept.
+	// +optional
+	FreezeOverride *Override `json:"freezeOverride,omitempty"`
+}
+
+// Override is a person's decision to go ahead anyway, with the reason.
+type Override struct {
+	// +kubebuilder:validation:MinLength=1
+	Reason string `json:"reason"`
+	// User is who decided, as the API server authenticated them.
+	// +optional
+	User string `json:"user,omitempty"`
+}
+
+// PromotionStatus is the Promotion's progress, step by step.
+type PromotionStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are Ready, Reconciling and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Phase is where the Promotion stands.
+	// +optional
+	Phase PromotionPhase `json:"phase,omitempty"`
+	// Checkpoints are the steps passed or under way, in order.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+	// Approvals given so far.
+	// +optional
+	Approvals []Approval `json:"approvals,omitempty"`
+	// RollbackTo is the Release the stage returned to after a failure.
+	// +optional
+	RollbackTo string `json:"rollbackTo,omitempty"`
+	// Message says what happened last, in a sentence.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// CheckpointPhase is the state of one step.
+// +kubebuilder:validation:Enum=Running;Succeeded;Failed;Skipped
+type CheckpointPhase string
+
+// The phases of a checkpoint.
+const (
+	CheckpointRunning   CheckpointPhase = "Running"
+	CheckpointSucceeded CheckpointPhase = "Succeeded"
+	CheckpointFailed    CheckpointPhase = "Failed"
+	CheckpointSkipped   CheckpointPhase = "Skipped"
+)
+
+// Checkpoint is one step of a Promotion.
+type Checkpoint struct {
+	// Name is the step: freeze, upstream, approval, changeRecord, preDeploy, deploy,
+	// analysis, postDeploy, tests, done.
+	Name  string          `json:"name"`
+	Phase CheckpointPhase `json:"phase"`
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// Approval is one person's approval, as the API server identified them.
+type Approval struct {
+	User  string      `json:"user"`
+	Group string      `json:"group"`
+	Time  metav1.Time `json:"time"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fpro
+// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.application`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.spec.stage`
+// +kubebuilder:printcolumn:name="Release",type=string,JSONPath=`.spec.release`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Promotion is one attempt to bring one Release into one stage.
+type Promotion struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   PromotionSpec   `json:"spec,omitempty"`
+	Status PromotionStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// PromotionList is a list of Promotions.
+type PromotionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Promotion `json:"items"`
+}
+
+func init() {
+	knownTypes = append(knownTypes, &Promotion{}, &PromotionList{})
+}

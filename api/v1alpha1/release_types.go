@@ -1,0 +1,131 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Flow is how a version came to be: a release from the main line, a pull request, or
+// another branch.
+// +kubebuilder:validation:Enum=release;pr;branch
+type Flow string
+
+// The flows.
+const (
+	FlowRelease Flow = "release"
+	FlowPR      Flow = "pr"
+	FlowBranch  Flow = "branch"
+)
+
+// ReleaseSpec is one immutable version to deliver.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a Release is immutable; create a new one"
+// +kubebuilder:validation:XValidation:rule="self.flow != 'pr' || (has(self.git) && has(self.git.pullRequest))",message="a pr Release needs git.pullRequest"
+type ReleaseSpec struct {
+	// Application is the Application this Release belongs to, in the same namespace.
+	// +kubebuilder:validation:MinLength=1
+	Application string `json:"application"`
+	// Version is the semantic version; it increases per application.
+	// +kubebuilder:validation:Pattern=`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`
+	Version string `json:"version"`
+	// Flow selects the stages the Release travels through.
+	Flow Flow `json:"flow"`
+	// Images are the images of the Release, pinned by digest.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=map
+	// +listMapKey=name
+	Images []ReleaseImage `json:"images"`
+	// Git holds the commit the Release was built from.
+	// +optional
+	Git *GitInfo `json:"git,omitempty"`
+	// AppFile is the Application's app file when the Release was made.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=262144
+	AppFile string `json:"appFile"`
+}
+
+// ReleaseImage is one image of a Release.
+type ReleaseImage struct {
+	// Name is the image's role: app, or tests.
+	// +kubebuilder:validation:Enum=app;tests
+	Name string `json:"name"`
+	// Repository is the image repository (registry/path).
+	// +kubebuilder:validation:MinLength=1
+	Repository string `json:"repository"`
+	// Tag is the tag the image was pushed with, for people.
+	// +optional
+	Tag string `json:"tag,omitempty"`
+	// Digest pins the image.
+	// +kubebuilder:validation:Pattern=`^sha256:[a-f0-9]{64}$`
+	Digest string `json:"digest"`
+}
+
+// GitInfo is the source of a Release.
+type GitInfo struct {
+	// Commit is the full commit SHA.
+	// +kubebuilder:validation:Pattern=`^[a-f0-9]{7,64}$`
+	Commit string `json:"commit"`
+	// Branch is the branch the commit is on.
+	// +optional
+	Branch string `json:"branch,omitempty"`
+	// PullRequest is the pull request number, for the pr flow.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	PullRequest *int32 `json:"pullRequest,omitempty"`
+	// RepoURL is the repository.
+	// +optional
+	RepoURL string `json:"repoURL,omitempty"`
+}
+
+// ReleaseStatus records where the Release was verified.
+type ReleaseStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are Ready, Reconciling and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// VerifiedStages are the stages the Release passed, with when.
+	// +optional
+	// +listType=map
+	// +listMapKey=stage
+	VerifiedStages []VerifiedStage `json:"verifiedStages,omitempty"`
+}
+
+// VerifiedStage is a stage a Release passed.
+type VerifiedStage struct {
+	Stage string      `json:"stage"`
+	Time  metav1.Time `json:"time"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=frel
+// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.application`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Flow",type=string,JSONPath=`.spec.flow`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Release is one immutable version of an application to deliver.
+type Release struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReleaseSpec   `json:"spec,omitempty"`
+	Status ReleaseStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ReleaseList is a list of Releases.
+type ReleaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Release `json:"items"`
+}
+
+func init() {
+	knownTypes = append(knownTypes, &Release{}, &ReleaseList{})
+}

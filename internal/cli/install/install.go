@@ -1,0 +1,52 @@
+// Package install implements `ferry install`: put Ferry's API (its custom resources)
+// into the cluster the kubeconfig names.
+package install
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/install"
+)
+
+type options struct {
+	s          iostreams.Streams
+	kubeconfig string
+	timeout    time.Duration
+}
+
+// NewCommand returns the install verb.
+func NewCommand(s iostreams.Streams) *cobra.Command {
+	o := &options{s: s}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install Ferry's custom resources (Application, Release, Promotion, Cluster) into the cluster",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return o.run(c.Context()) },
+	}
+	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", time.Minute, "how long to wait for the API server to serve them")
+	return cmd
+}
+
+func (o *options) run(ctx context.Context) error {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return err
+	}
+	names, err := install.CRDs(ctx, rc, o.timeout)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintf(o.s.Out, "customresourcedefinition %s established\n", n)
+	}
+	return nil
+}
