@@ -51,7 +51,10 @@ func CRDs(ctx context.Context, rc *rest.Config, timeout time.Duration) ([]string
 				break
 			}
 			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("CRD %s not established within %s (last error: %v)", name, timeout, err)
+				if err != nil {
+					return nil, fmt.Errorf("CRD %s not established within %s: %w", name, timeout, err)
+				}
+				return nil, fmt.Errorf("CRD %s not established within %s", name, timeout)
 			}
 			select {
 			case <-ctx.Done():
