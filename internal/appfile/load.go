@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-billy/v5"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // Names the app file may have, in the order they are looked for.
@@ -320,4 +321,16 @@ func (a *App) Stage(name string) (Stage, Values, error) {
 		names = append(names, s.Name)
 	}
 	return Stage{}, Values{}, errors.New("no stage " + fmt.Sprintf("%q", name) + " (stages: " + strings.Join(names, ", ") + ")")
+}
+
+// Merged returns the file with its profiles merged in, as YAML: what an Application
+// stores, so that it no longer depends on where the profiles came from.
+func (f *File) Merged() ([]byte, error) {
+	tree := *f.Tree
+	cp := &tree
+	cp.Keys = append([]string(nil), tree.Keys...)
+	cp.KeySources = append([]Source(nil), tree.KeySources...)
+	cp.Values = append([]*Node(nil), tree.Values...)
+	cp.Delete("profiles")
+	return yaml.Marshal(cp.Plain())
 }

@@ -9,11 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ferry.dev/ferry/internal/cli/apply"
+	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
 	"ferry.dev/ferry/internal/cli/initfile"
 	"ferry.dev/ferry/internal/cli/install"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/cli/lint"
+	"ferry.dev/ferry/internal/cli/release"
 	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/version"
 )
@@ -30,7 +33,8 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
-		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s))
+		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
+		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s))
 	return root
 }
 

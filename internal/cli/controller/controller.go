@@ -1,0 +1,66 @@
+// Package controller implements `ferry controller`: run the reconcilers.
+package controller
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/controller"
+)
+
+type options struct {
+	s          iostreams.Streams
+	kubeconfig string
+	ctl        controller.Options
+}
+
+// NewCommand returns the controller verb.
+func NewCommand(s iostreams.Streams) *cobra.Command {
+	o := &options{s: s}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run Ferry's reconcilers (leader election, /metrics, /healthz, /readyz)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return o.run(c.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&o.ctl.MetricsAddr, "metrics-bind-address", ":8080", "address of /metrics (0 turns it off)")
+	f.StringVar(&o.ctl.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.BoolVar(&o.ctl.LeaderElection, "leader-elect", false, "elect one active replica among several")
+	f.StringVar(&o.ctl.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")
+	f.StringVar(&o.ctl.Namespace, "namespace", "", "watch only this namespace (default: all)")
+	return cmd
+}
+
+func (o *options) validate() error {
+	if o.ctl.ProbeAddr == "" {
+		return errors.New("--health-probe-bind-address is required")
+	}
+	return nil
+}
+
+func (o *options) run(ctx context.Context) error {
+	logger := zap.New(zap.WriteTo(o.s.Err))
+	ctrl.SetLogger(logger)
+	ctx = logr.NewContext(ctx, logger)
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return err
+	}
+	return controller.Run(ctx, rc, o.ctl)
+}

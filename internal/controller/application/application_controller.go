@@ -1,0 +1,130 @@
+// Package application reconciles Applications: it checks each one's app file and stage
+// list and reports, in status, whether the pipeline can run and where each stage stands.
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+)
+
+// Reconciler reconciles Applications.
+type Reconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=ferry.dev,resources=applications,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=applications/status,verbs=get;update;patch
+
+// SetupWithManager registers the reconciler.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Application{}).Named("application").Complete(r)
+}
+
+// Reconcile checks one Application and writes its status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	logger := log.FromContext(ctx)
+	app := &ferryv1.Application{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patch := client.MergeFrom(app.DeepCopy())
+	defer func() {
+		app.Status.ObservedGeneration = app.Generation
+		if err := r.Status().Patch(ctx, app, patch); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+
+	problems := Check(app)
+	syncStageStatus(app)
+	if len(problems) > 0 {
+		msg := problemsMessage(problems)
+		logger.Info("application is invalid", "problems", len(problems))
+		setConditions(app, metav1.ConditionFalse, ferryv1.ReasonInvalidSpec, msg, true)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+	}
+	setConditions(app, metav1.ConditionTrue, ferryv1.ReasonSucceeded, fmt.Sprintf("%d stages ready", len(app.Spec.Stages)), false)
+	return ctrl.Result{}, nil
+}
+
+// Check returns what is wrong with an Application: its app file's problems, and stages
+// that differ between the spec and the app file.
+func Check(app *ferryv1.Application) []string {
+	f, err := appfile.LoadBytes("appFile", []byte(app.Spec.AppFile), "", appfile.Options{})
+	if err != nil {
+		if probs := appfile.Problems(err); len(probs) > 0 {
+			out := make([]string, len(probs))
+			for i, p := range probs {
+				out[i] = p.String()
+			}
+			return out
+		}
+		return []string{err.Error()}
+	}
+	var fileStages, specStages []string
+	for _, s := range f.App.AllStages() {
+		fileStages = append(fileStages, s.Name)
+	}
+	for _, s := range app.Spec.Stages {
+		specStages = append(specStages, s.Name)
+	}
+	if !slices.Equal(fileStages, specStages) {
+		return []string{fmt.Sprintf("spec.stages %v differ from the app file's stages %v", specStages, fileStages)}
+	}
+	return nil
+}
+
+// syncStageStatus keeps one status entry per stage, in stage order, keeping what is
+// known of stages that remain.
+func syncStageStatus(app *ferryv1.Application) {
+	known := map[string]ferryv1.StageStatus{}
+	for _, s := range app.Status.Stages {
+		known[s.Name] = s
+	}
+	stages := make([]ferryv1.StageStatus, 0, len(app.Spec.Stages))
+	for _, s := range app.Spec.Stages {
+		st := known[s.Name]
+		st.Name = s.Name
+		stages = append(stages, st)
+	}
+	app.Status.Stages = stages
+}
+
+func setConditions(app *ferryv1.Application, ready metav1.ConditionStatus, reason, msg string, stalled bool) {
+	gen := app.Generation
+	apimeta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{Type: ferryv1.ConditionReady, Status: ready, Reason: reason, Message: msg, ObservedGeneration: gen})
+	stalledStatus := metav1.ConditionFalse
+	if stalled {
+		stalledStatus = metav1.ConditionTrue
+	}
+	apimeta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{Type: ferryv1.ConditionStalled, Status: stalledStatus, Reason: reason, Message: msg, ObservedGeneration: gen})
+	apimeta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{Type: ferryv1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: reason, ObservedGeneration: gen})
+}
+
+// problemsMessage keeps a condition message short: the first problems and a count.
+func problemsMessage(problems []string) string {
+	const shown = 5
+	msg := ""
+	for i, p := range problems {
+		if i == shown {
+			return msg + fmt.Sprintf("; and %d more", len(problems)-shown)
+		}
+		if i > 0 {
+			msg += "; "
+		}
+		msg += p
+	}
+	return msg
+}

@@ -1,0 +1,77 @@
+// Package controller wires Ferry's reconcilers into one controller-runtime manager with
+// leader election, Prometheus metrics and health endpoints.
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller/application"
+)
+
+// Options are the process wiring of `ferry controller`.
+type Options struct {
+	// MetricsAddr serves /metrics ("0" turns it off); ProbeAddr serves /healthz and /readyz.
+	MetricsAddr string
+	ProbeAddr   string
+	// LeaderElection lets several replicas run with one active; LeaderElectionNamespace
+	// holds the Lease.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Namespace limits the controller to one namespace ("" is all).
+	Namespace string
+}
+
+// Scheme holds the kinds the controller reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := ferryv1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run starts the manager and blocks until ctx ends.
+func Run(ctx context.Context, rc *rest.Config, o Options) error {
+	scheme, err := Scheme()
+	if err != nil {
+		return err
+	}
+	mopts := ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "ferry-controller.ferry.dev",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+	}
+	if o.Namespace != "" {
+		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	mgr, err := ctrl.NewManager(rc, mopts)
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := (&application.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the application reconciler: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
