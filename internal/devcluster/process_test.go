@@ -26,6 +26,15 @@ func TestStartTracksAndStopsAProcess(t *testing.T) {
 	if !ok {
 		t.Fatal("not running after start")
 	}
+	// The output reaches the log file once the shell has run its echo.
+	if err := c.waitFor("sleeper", 5*time.Second, func() error {
+		if !strings.Contains(c.tail("sleeper", 5), "hello-from-sleeper") {
+			return errors.New("no output yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A second start leaves the running process alone.
 	if again, err := c.start(process{name: "sleeper", bin: "sh", args: []string{"-c", "sleep 30"}}); err != nil || again {
 		t.Fatalf("second start: started=%v err=%v", again, err)
@@ -35,9 +44,6 @@ func TestStartTracksAndStopsAProcess(t *testing.T) {
 	}
 	if _, ok := c.running("sleeper"); ok {
 		t.Fatalf("pid %d still running after stop", pid)
-	}
-	if !strings.Contains(c.tail("sleeper", 5), "hello-from-sleeper") {
-		t.Errorf("log tail %q lacks the output", c.tail("sleeper", 5))
 	}
 }
 
