@@ -8,9 +8,11 @@ import (
 	"syscall"
 
 	"ferry.dev/ferry/internal/cli"
+	"ferry.dev/ferry/internal/startup"
 )
 
 func main() {
+	startup.Done()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
