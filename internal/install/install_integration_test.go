@@ -9,10 +9,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
 
@@ -41,11 +40,7 @@ func TestAPIServerChecksFerryObjects(t *testing.T) {
 	if len(names) != 4 {
 		t.Fatalf("installed %v", names)
 	}
-	scheme := runtime.NewScheme()
-	if err := ferryv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(rc, client.Options{Scheme: scheme})
+	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

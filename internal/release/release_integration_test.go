@@ -12,11 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
 
@@ -25,11 +24,7 @@ import (
 func TestCreateRelease(t *testing.T) {
 	rc := testenv.Start(t, "../../config/crd")
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	if err := ferryv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(rc, client.Options{Scheme: scheme})
+	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

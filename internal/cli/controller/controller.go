@@ -7,12 +7,12 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/kubeclient"
 )
 
 type options struct {
@@ -56,9 +56,7 @@ func (o *options) run(ctx context.Context) error {
 	logger := zap.New(zap.WriteTo(o.s.Err))
 	ctrl.SetLogger(logger)
 	ctx = logr.NewContext(ctx, logger)
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	rc, _, err := kubeclient.Config(o.kubeconfig)
 	if err != nil {
 		return err
 	}

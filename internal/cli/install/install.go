@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/install"
+	"ferry.dev/ferry/internal/kubeclient"
 )
 
 type options struct {
@@ -35,9 +35,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 }
 
 func (o *options) run(ctx context.Context) error {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.kubeconfig
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	rc, _, err := kubeclient.Config(o.kubeconfig)
 	if err != nil {
 		return err
 	}
