@@ -16,6 +16,8 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/controller/application"
+	"ferry.dev/ferry/internal/controller/promotion"
+	"ferry.dev/ferry/internal/controller/release"
 )
 
 // Options are the process wiring of `ferry controller`.
@@ -66,6 +68,12 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	}
 	if err := (&application.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the application reconciler: %w", err)
+	}
+	if err := (&release.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the release reconciler: %w", err)
+	}
+	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the promotion reconciler: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -16,13 +16,13 @@ import (
 	"text/template"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeapply"
+	"ferry.dev/ferry/internal/rollout"
 )
 
 //go:embed hello.yaml.tmpl
@@ -88,10 +88,10 @@ func WaitAvailable(ctx context.Context, cs kubernetes.Interface, ns, name string
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			last = err.Error()
-		} else if rolledOut(d) {
+		} else if done, msg := rollout.Complete(d); done {
 			return nil
 		} else {
-			last = fmt.Sprintf("%d/%d replicas available", d.Status.AvailableReplicas, *d.Spec.Replicas)
+			last = msg
 		}
 		select {
 		case <-ctx.Done():
@@ -100,15 +100,6 @@ func WaitAvailable(ctx context.Context, cs kubernetes.Interface, ns, name string
 		}
 	}
 	return fmt.Errorf("deployment %s/%s not available within %s: %s", ns, name, timeout, last)
-}
-
-func rolledOut(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want
 }
 
 // Info is what the example service's /info answers.

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -27,9 +28,15 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications/status,verbs=get;update;patch
 
-// SetupWithManager registers the reconciler.
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
+
+// SetupWithManager registers the reconciler; a Promotion's change wakes its Application.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Application{}).Named("application").Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Application{}).Named("application").
+		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			p := o.(*ferryv1.Promotion)
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Application}}}
+		})).Complete(r)
 }
 
 // Reconcile checks one Application and writes its status once.
@@ -48,7 +55,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}()
 
 	problems := Check(app)
-	syncStageStatus(app)
+	proms := &ferryv1.PromotionList{}
+	if err := r.List(ctx, proms, client.InNamespace(app.Namespace)); err != nil {
+		return ctrl.Result{}, err
+	}
+	syncStageStatus(app, proms.Items)
 	if len(problems) > 0 {
 		msg := problemsMessage(problems)
 		logger.Info("application is invalid", "problems", len(problems))
@@ -86,20 +97,42 @@ func Check(app *ferryv1.Application) []string {
 	return nil
 }
 
-// syncStageStatus keeps one status entry per stage, in stage order, keeping what is
-// known of stages that remain.
-func syncStageStatus(app *ferryv1.Application) {
-	known := map[string]ferryv1.StageStatus{}
-	for _, s := range app.Status.Stages {
-		known[s.Name] = s
-	}
+// syncStageStatus writes one status entry per stage, in stage order, from the
+// Application's Promotions: the Release last verified in the stage is its current one,
+// and a Promotion not yet finished is the active one.
+func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 	stages := make([]ferryv1.StageStatus, 0, len(app.Spec.Stages))
 	for _, s := range app.Spec.Stages {
-		st := known[s.Name]
-		st.Name = s.Name
+		st := ferryv1.StageStatus{Name: s.Name}
+		var newest *metav1.Time
+		for _, p := range proms {
+			if p.Spec.Application != app.Name || p.Spec.Stage != s.Name {
+				continue
+			}
+			switch p.Status.Phase {
+			case ferryv1.PromotionSucceeded:
+				if at := finishedAt(&p); newest == nil || (at != nil && at.After(newest.Time)) {
+					newest = at
+					st.CurrentRelease, st.LastVerifiedRelease = p.Spec.Release, p.Spec.Release
+				}
+			case ferryv1.PromotionFailed, ferryv1.PromotionSuperseded:
+			default:
+				st.ActivePromotion = p.Name
+			}
+		}
 		stages = append(stages, st)
 	}
 	app.Status.Stages = stages
+}
+
+// finishedAt is when a Promotion's done checkpoint finished.
+func finishedAt(p *ferryv1.Promotion) *metav1.Time {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == ferryv1.StepDone {
+			return c.FinishedAt
+		}
+	}
+	return nil
 }
 
 func setConditions(app *ferryv1.Application, ready metav1.ConditionStatus, reason, msg string, stalled bool) {

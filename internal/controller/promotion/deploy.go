@@ -1,0 +1,185 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/kubeapply"
+	"ferry.dev/ferry/internal/render"
+	"ferry.dev/ferry/internal/rollout"
+)
+
+// defaultDeployTimeout is used when the app file sets no deployTimeout.
+const defaultDeployTimeout = 300 * time.Second
+
+// optionalGroups are integrations a target may lack (KEDA, the Prometheus operator):
+// their objects are skipped, and said so, rather than failing the deployment.
+var optionalGroups = []string{"keda.sh", "monitoring.coreos.com"}
+
+// deploy renders the Release for the stage, applies it to every target cluster with
+// server-side apply (idempotent: a resumed step applies the same objects again and
+// starts no new rollout), then waits for each rollout within the deploy timeout.
+func (r *Reconciler) deploy(ctx context.Context, f *facts) (bool, time.Duration, error) {
+	file, err := appfile.LoadBytes("release "+f.release.Name, []byte(f.release.Spec.AppFile), "", appfile.Options{})
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	timeout := deployTimeout(file.App, f.stage.Name)
+	started := checkpoint(f.prom, ferryv1.StepDeploy).StartedAt
+	var notes, waiting []string
+	for _, id := range f.stage.Clusters {
+		cl, rc, err := r.target(ctx, f.prom.Namespace, id)
+		if err != nil {
+			return false, 0, err
+		}
+		objs, err := r.render(ctx, file, f, cl)
+		if err != nil {
+			return false, 0, &invalidError{err.Error()}
+		}
+		skipped, err := apply(ctx, rc, file.App.Deploy.Namespace, objs)
+		if err != nil {
+			return false, 0, err
+		}
+		notes = append(notes, skipped...)
+		done, msg, err := rolledOut(ctx, rc, file.App.Deploy.Namespace, file.App.Build.Artifact)
+		if err != nil {
+			return false, 0, err
+		}
+		if !done {
+			waiting = append(waiting, id+": "+msg)
+		}
+	}
+	if len(waiting) > 0 {
+		msg := "rolling out " + f.release.Spec.Version + ": " + strings.Join(waiting, "; ")
+		if started != nil && r.Now().Sub(started.Time) > timeout {
+			return false, 0, fmt.Errorf("%w: rollout not finished within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
+		}
+		setMessage(f.prom, ferryv1.StepDeploy, msg)
+		return false, 2 * time.Second, nil
+	}
+	msg := fmt.Sprintf("%s rolled out to %s", f.release.Spec.Version, strings.Join(f.stage.Clusters, ", "))
+	if len(notes) > 0 {
+		msg += "; " + strings.Join(notes, "; ")
+	}
+	setMessage(f.prom, ferryv1.StepDeploy, msg)
+	return true, 0, nil
+}
+
+func deployTimeout(app *appfile.App, stage string) time.Duration {
+	st, _, err := app.Stage(stage)
+	if err == nil && st.ReleaseType != nil && st.ReleaseType.DeployTimeout != nil {
+		return time.Duration(*st.ReleaseType.DeployTimeout) * time.Second
+	}
+	if t := app.Deploy.ReleaseType.DeployTimeout; t != nil {
+		return time.Duration(*t) * time.Second
+	}
+	return defaultDeployTimeout
+}
+
+// target finds the Cluster with the given id and a config to reach it.
+func (r *Reconciler) target(ctx context.Context, ns, id string) (*ferryv1.Cluster, *rest.Config, error) {
+	cl := &ferryv1.Cluster{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: id}, cl); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil, &invalidError{fmt.Sprintf("cluster %q does not exist in namespace %s", id, ns)}
+		}
+		return nil, nil, err
+	}
+	ref := cl.Spec.KubeconfigSecretRef
+	if ref == nil {
+		return cl, r.LocalConfig, nil
+	}
+	sec := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, sec); err != nil {
+		return nil, nil, fmt.Errorf("cluster %s: kubeconfig secret %s: %w", id, ref.Name, err)
+	}
+	key := ref.Key
+	if key == "" {
+		key = "kubeconfig"
+	}
+	rc, err := clientcmd.RESTConfigFromKubeConfig(sec.Data[key])
+	if err != nil {
+		return nil, nil, &invalidError{fmt.Sprintf("cluster %s: secret %s key %s is not a kubeconfig: %v", id, ref.Name, key, err)}
+	}
+	return cl, rc, nil
+}
+
+func (r *Reconciler) render(ctx context.Context, file *appfile.File, f *facts, cl *ferryv1.Cluster) ([]*unstructured.Unstructured, error) {
+	var appImage, testsImage string
+	for _, img := range f.release.Spec.Images {
+		ref := img.Repository + "@" + img.Digest
+		switch img.Name {
+		case "app":
+			appImage = ref
+		case "tests":
+			testsImage = ref
+		}
+	}
+	app, err := file.Resolve(appfile.TemplateContext{Version: f.release.Spec.Version, Hosts: cl.Spec.Hosts, TestsImage: testsImage})
+	if err != nil {
+		return nil, err
+	}
+	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: appImage,
+		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL}})
+}
+
+// apply creates the namespace and server-side applies the objects, skipping those of
+// optional integrations the target does not serve.
+func apply(ctx context.Context, rc *rest.Config, ns string, objs []*unstructured.Unstructured) ([]string, error) {
+	ap, err := kubeapply.New(rc, "ferry")
+	if err != nil {
+		return nil, err
+	}
+	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+	if err := ap.Apply(ctx, nsObj); err != nil {
+		return nil, err
+	}
+	var skipped []string
+	for _, o := range objs {
+		err := ap.Apply(ctx, o)
+		if err != nil && meta.IsNoMatchError(err) && optional(o.GroupVersionKind().Group) {
+			skipped = append(skipped, fmt.Sprintf("%s skipped (the target does not serve %s)", o.GetKind(), o.GetAPIVersion()))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return skipped, nil
+}
+
+func optional(group string) bool {
+	for _, g := range optionalGroups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+func rolledOut(ctx context.Context, rc *rest.Config, ns, name string) (bool, string, error) {
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return false, "", err
+	}
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, "", err
+	}
+	done, msg := rollout.Complete(d)
+	return done, msg, nil
+}

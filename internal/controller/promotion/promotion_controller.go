@@ -1,0 +1,273 @@
+// Package promotion reconciles Promotions: it carries one Release into one stage through
+// the checkpoints upstream -> approval -> deploy -> done, recording each step's start,
+// end and message in status, so that a restarted controller resumes where it stopped
+// and never repeats a finished step.
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	policy "ferry.dev/ferry/internal/promotion"
+)
+
+// Reconciler reconciles Promotions.
+type Reconciler struct {
+	client.Client
+	// LocalConfig reaches the cluster the controller runs in: the target of a Cluster
+	// without a kubeconfig Secret.
+	LocalConfig *rest.Config
+	// Now is the clock (tests set it).
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ferry.dev,resources=applications;releases;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
+// SetupWithManager registers the reconciler.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Promotion{}).Named("promotion").Complete(r)
+}
+
+// facts are what a Promotion's steps decide on, gathered once per reconcile.
+type facts struct {
+	prom    *ferryv1.Promotion
+	app     *ferryv1.Application
+	release *ferryv1.Release
+	stage   ferryv1.StageSpec
+	path    []ferryv1.StageSpec
+}
+
+// step is one checkpoint: it returns done when the step has finished, or a wait.
+type step struct {
+	name string
+	run  func(ctx context.Context, f *facts) (done bool, wait time.Duration, err error)
+}
+
+func (r *Reconciler) steps() []step {
+	return []step{
+		{ferryv1.StepUpstream, r.upstream},
+		{ferryv1.StepApproval, r.approval},
+		{ferryv1.StepDeploy, r.deploy},
+	}
+}
+
+// Reconcile runs the Promotion's next steps and writes its status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	prom := &ferryv1.Promotion{}
+	if err := r.Get(ctx, req.NamespacedName, prom); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if finished(prom.Status.Phase) {
+		return ctrl.Result{}, nil
+	}
+	patch := client.MergeFrom(prom.DeepCopy())
+	defer func() {
+		prom.Status.ObservedGeneration = prom.Generation
+		if err := r.Status().Patch(ctx, prom, patch); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+	f, err := r.gather(ctx, prom)
+	if err != nil {
+		var invalid *invalidError
+		if errors.As(err, &invalid) {
+			r.fail(prom, "", err.Error())
+			return ctrl.Result{}, reconcile.TerminalError(err)
+		}
+		return ctrl.Result{}, err
+	}
+	if prom.Status.Phase == "" {
+		prom.Status.Phase = ferryv1.PromotionPending
+	}
+	for _, s := range r.steps() {
+		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
+			continue
+		}
+		r.begin(prom, s.name)
+		done, wait, err := s.run(ctx, f)
+		if err != nil {
+			var invalid *invalidError
+			if errors.As(err, &invalid) || errors.Is(err, errStepFailed) {
+				r.fail(prom, s.name, err.Error())
+				return ctrl.Result{}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		if !done {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+		r.succeed(prom, s.name, checkpoint(prom, s.name).Message)
+	}
+	r.finish(prom)
+	return ctrl.Result{}, nil
+}
+
+// invalidError is a spec the Promotion cannot act on; it fails without retrying.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+
+// errStepFailed marks a step that ran and failed (a rollout that timed out).
+var errStepFailed = errors.New("step failed")
+
+func (r *Reconciler) gather(ctx context.Context, prom *ferryv1.Promotion) (*facts, error) {
+	f := &facts{prom: prom, app: &ferryv1.Application{}, release: &ferryv1.Release{}}
+	ns := prom.Namespace
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: prom.Spec.Application}, f.app); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &invalidError{fmt.Sprintf("application %q does not exist", prom.Spec.Application)}
+		}
+		return nil, err
+	}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: prom.Spec.Release}, f.release); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &invalidError{fmt.Sprintf("release %q does not exist", prom.Spec.Release)}
+		}
+		return nil, err
+	}
+	if f.release.Spec.Application != f.app.Name {
+		return nil, &invalidError{fmt.Sprintf("release %s belongs to application %s, not %s", f.release.Name, f.release.Spec.Application, f.app.Name)}
+	}
+	found := false
+	for _, s := range f.app.Spec.Stages {
+		if s.Name == prom.Spec.Stage {
+			f.stage, found = s, true
+		}
+	}
+	if !found {
+		return nil, &invalidError{fmt.Sprintf("application %s has no stage %q", f.app.Name, prom.Spec.Stage)}
+	}
+	f.path = policy.StagesFor(f.app.Spec.Stages, f.release.Spec.Flow)
+	return f, nil
+}
+
+// upstream waits until the stage before verified the Release.
+func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration, error) {
+	ok, up, err := policy.UpstreamVerified(f.path, f.stage.Name, f.release.Status.VerifiedStages)
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	if !ok {
+		setMessage(f.prom, ferryv1.StepUpstream, "waiting for "+up+" to verify "+f.release.Spec.Version)
+		return false, 10 * time.Second, nil
+	}
+	if up == "" {
+		setMessage(f.prom, ferryv1.StepUpstream, "first stage of the "+string(f.release.Spec.Flow)+" flow")
+	} else {
+		setMessage(f.prom, ferryv1.StepUpstream, "verified in "+up)
+	}
+	return true, 0, nil
+}
+
+// approval waits until the stage's approver groups reach the quorum.
+func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration, error) {
+	v := policy.Approvals(f.stage, f.prom.Status.Approvals)
+	if v.Satisfied {
+		msg := "no approval needed"
+		if v.Needed > 0 {
+			msg = fmt.Sprintf("approved by %v", v.Groups)
+		}
+		setMessage(f.prom, ferryv1.StepApproval, msg)
+		if f.prom.Status.Phase == ferryv1.PromotionWaitingApproval {
+			f.prom.Status.Phase = ferryv1.PromotionRunning
+		}
+		return true, 0, nil
+	}
+	f.prom.Status.Phase = ferryv1.PromotionWaitingApproval
+	msg := fmt.Sprintf("waiting for %d of %v to approve (%d so far)", v.Needed, f.stage.ApproverGroups, len(v.Groups))
+	setMessage(f.prom, ferryv1.StepApproval, msg)
+	f.prom.Status.Message = msg
+	return false, 0, nil
+}
+
+func finished(p ferryv1.PromotionPhase) bool {
+	return p == ferryv1.PromotionSucceeded || p == ferryv1.PromotionFailed || p == ferryv1.PromotionSuperseded
+}
+
+// checkpoint returns the named checkpoint (zero if it has not started).
+func checkpoint(p *ferryv1.Promotion, name string) ferryv1.Checkpoint {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == name {
+			return c
+		}
+	}
+	return ferryv1.Checkpoint{}
+}
+
+func (r *Reconciler) update(p *ferryv1.Promotion, name string, fn func(*ferryv1.Checkpoint)) {
+	for i := range p.Status.Checkpoints {
+		if p.Status.Checkpoints[i].Name == name {
+			fn(&p.Status.Checkpoints[i])
+			return
+		}
+	}
+	now := metav1.NewTime(r.Now())
+	c := ferryv1.Checkpoint{Name: name, Phase: ferryv1.CheckpointRunning, StartedAt: &now}
+	fn(&c)
+	p.Status.Checkpoints = append(p.Status.Checkpoints, c)
+}
+
+// begin records a step's start (once) and marks the Promotion running.
+func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
+	r.update(p, name, func(*ferryv1.Checkpoint) {})
+	if p.Status.Phase == ferryv1.PromotionPending {
+		p.Status.Phase = ferryv1.PromotionRunning
+	}
+	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionTrue, ferryv1.ReasonProgressing, "at step "+name)
+}
+
+func (r *Reconciler) succeed(p *ferryv1.Promotion, name, msg string) {
+	now := metav1.NewTime(r.Now())
+	r.update(p, name, func(c *ferryv1.Checkpoint) {
+		c.Phase, c.FinishedAt, c.Message = ferryv1.CheckpointSucceeded, &now, msg
+	})
+}
+
+func (r *Reconciler) fail(p *ferryv1.Promotion, name, msg string) {
+	now := metav1.NewTime(r.Now())
+	if name != "" {
+		r.update(p, name, func(c *ferryv1.Checkpoint) {
+			c.Phase, c.FinishedAt, c.Message = ferryv1.CheckpointFailed, &now, msg
+		})
+	}
+	p.Status.Phase, p.Status.Message = ferryv1.PromotionFailed, msg
+	setCondition(p, ferryv1.ConditionReady, metav1.ConditionFalse, ferryv1.ReasonFailed, msg)
+	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionFalse, ferryv1.ReasonFailed, msg)
+}
+
+func (r *Reconciler) finish(p *ferryv1.Promotion) {
+	r.update(p, ferryv1.StepDone, func(*ferryv1.Checkpoint) {})
+	r.succeed(p, ferryv1.StepDone, "verified")
+	p.Status.Phase, p.Status.Message = ferryv1.PromotionSucceeded, "verified in "+p.Spec.Stage
+	setCondition(p, ferryv1.ConditionReady, metav1.ConditionTrue, ferryv1.ReasonSucceeded, p.Status.Message)
+	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionFalse, ferryv1.ReasonSucceeded, p.Status.Message)
+}
+
+func setMessage(p *ferryv1.Promotion, name, msg string) {
+	for i := range p.Status.Checkpoints {
+		if p.Status.Checkpoints[i].Name == name {
+			p.Status.Checkpoints[i].Message = msg
+		}
+	}
+}
+
+func setCondition(p *ferryv1.Promotion, t string, s metav1.ConditionStatus, reason, msg string) {
+	apimeta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: p.Generation})
+}

@@ -1,0 +1,184 @@
+//go:build integration
+
+package promotion_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/testenv"
+)
+
+const appFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-prod
+  releaseType: {deployTimeout: 120}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+      global: {metrics: {enabled: true}}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+    - {name: prod, flows: [release], target: [{cluster_id: [local]}], approvers: {groups: [leads]}}
+`
+
+// TestReleaseTravelsThroughStages runs the controller against a real API server: a
+// Release is deployed to dev by itself, waits for approval before prod, and is verified
+// in both. The API server has no deployment controller, so the test plays its part by
+// reporting each Deployment rolled out.
+func TestReleaseTravelsThroughStages(t *testing.T) {
+	rc := testenv.Start(t, "../../../config/crd")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0"}) }()
+	c, err := kubeclient.Ferry(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
+			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}},
+		}},
+	}))
+	digest := "sha256:" + fmt.Sprintf("%064x", 7)
+	must(t, c.Create(ctx, &ferryv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1-0-0", Namespace: "default", Labels: map[string]string{"ferry.dev/application": "web"}},
+		Spec: ferryv1.ReleaseSpec{Application: "web", Version: "1.0.0", Flow: "release", AppFile: appFile,
+			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: "1.0.0", Digest: digest}}},
+	}))
+
+	dev := waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	if dev.Status.Phase != ferryv1.PromotionRunning {
+		t.Errorf("dev phase %s", dev.Status.Phase)
+	}
+	d := reportRolledOut(t, cs, "web-prod", "web")
+	if got := d.Spec.Template.Spec.Containers[0].Image; got != "registry.example.com/web@"+digest {
+		t.Errorf("deployed image %s", got)
+	}
+	dev = waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	for _, step := range []string{ferryv1.StepUpstream, ferryv1.StepApproval, ferryv1.StepDeploy, ferryv1.StepDone} {
+		if checkpointPhase(dev, step) != ferryv1.CheckpointSucceeded {
+			t.Errorf("dev checkpoint %s: %s", step, checkpointPhase(dev, step))
+		}
+	}
+	t.Logf("dev deploy: %s", checkpointMessage(dev, ferryv1.StepDeploy))
+
+	prod := waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionWaitingApproval })
+	if msg := checkpointMessage(prod, ferryv1.StepApproval); msg != "waiting for 1 of [leads] to approve (0 so far)" {
+		t.Errorf("approval message %q", msg)
+	}
+	prod.Status.Approvals = append(prod.Status.Approvals, ferryv1.Approval{User: "ann", Group: "leads", Time: metav1.Now()})
+	must(t, c.Status().Update(ctx, prod))
+	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepApproval) == ferryv1.CheckpointSucceeded && checkpointPhase(p, ferryv1.StepDeploy) != ""
+	})
+	reportRolledOut(t, cs, "web-prod", "web")
+	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+
+	rel := &ferryv1.Release{}
+	eventually(t, func() error {
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-1-0-0"}, rel))
+		if len(rel.Status.VerifiedStages) != 2 {
+			return fmt.Errorf("verified in %v", rel.Status.VerifiedStages)
+		}
+		return nil
+	})
+	app := &ferryv1.Application{}
+	eventually(t, func() error {
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, app))
+		for _, s := range app.Status.Stages {
+			if s.CurrentRelease != "web-1-0-0" || s.ActivePromotion != "" {
+				return fmt.Errorf("stage status %+v", app.Status.Stages)
+			}
+		}
+		return nil
+	})
+	cancel()
+	must(t, <-done)
+}
+
+// reportRolledOut plays the deployment controller: it waits for the Deployment, then
+// reports its current generation fully rolled out.
+func reportRolledOut(t *testing.T, cs kubernetes.Interface, ns, name string) *appsv1.Deployment {
+	t.Helper()
+	ctx := context.Background()
+	var d *appsv1.Deployment
+	eventually(t, func() error {
+		var err error
+		d, err = cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		return err
+	})
+	n := *d.Spec.Replicas
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
+	d, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	must(t, err)
+	return d
+}
+
+func waitPromotion(t *testing.T, c client.Client, name string, ok func(*ferryv1.Promotion) bool) *ferryv1.Promotion {
+	t.Helper()
+	p := &ferryv1.Promotion{}
+	eventually(t, func() error {
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, p); err != nil {
+			return err
+		}
+		if !ok(p) {
+			return fmt.Errorf("promotion %s: phase %s, checkpoints %+v, message %q", name, p.Status.Phase, p.Status.Checkpoints, p.Status.Message)
+		}
+		return nil
+	})
+	return p
+}
+
+func checkpointPhase(p *ferryv1.Promotion, name string) ferryv1.CheckpointPhase {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == name {
+			return c.Phase
+		}
+	}
+	return ""
+}
+
+func checkpointMessage(p *ferryv1.Promotion, name string) string {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == name {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+func eventually(t *testing.T, check func() error) {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if last = check(); last == nil {
+			return
+		}
+	}
+	t.Fatal(last)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

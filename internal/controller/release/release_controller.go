@@ -1,0 +1,158 @@
+// Package release reconciles Releases: it starts the Promotion of each stage on the
+// Release's path once the stage before has verified it, and records in status the stages
+// where the Release was verified.
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/promotion"
+)
+
+// Labels that tie a Promotion to its Application, Release and stage, for listing.
+const (
+	LabelApplication = "ferry.dev/application"
+	LabelRelease     = "ferry.dev/release"
+	LabelStage       = "ferry.dev/stage"
+)
+
+// Reconciler reconciles Releases.
+type Reconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=ferry.dev,resources=releases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=releases/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch;create
+
+// SetupWithManager registers the reconciler; a Promotion's change wakes its Release.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Release{}).Named("release").
+		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			p := o.(*ferryv1.Promotion)
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}}}
+		})).Complete(r)
+}
+
+// PromotionName is the one Promotion of a Release into a stage: a fixed name makes its
+// creation idempotent across restarts.
+func PromotionName(release, stage string) string { return release + "-" + stage }
+
+// Reconcile starts the next Promotion on the Release's path and writes its status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	rel := &ferryv1.Release{}
+	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patch := client.MergeFrom(rel.DeepCopy())
+	defer func() {
+		rel.Status.ObservedGeneration = rel.Generation
+		if err := r.Status().Patch(ctx, rel, patch); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+
+	app := &ferryv1.Application{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: rel.Spec.Application}, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			msg := fmt.Sprintf("application %q does not exist", rel.Spec.Application)
+			setReady(rel, metav1.ConditionFalse, ferryv1.ReasonInvalidSpec, msg)
+			return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+		}
+		return ctrl.Result{}, err
+	}
+	proms := &ferryv1.PromotionList{}
+	if err := r.List(ctx, proms, client.InNamespace(rel.Namespace), client.MatchingLabels{LabelRelease: rel.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	rel.Status.VerifiedStages = verifiedStages(rel.Status.VerifiedStages, proms.Items)
+	path := promotion.StagesFor(app.Spec.Stages, rel.Spec.Flow)
+	next, done := nextStage(path, rel.Status.VerifiedStages, proms.Items)
+	switch {
+	case done:
+		setReady(rel, metav1.ConditionTrue, ferryv1.ReasonSucceeded, fmt.Sprintf("verified in %d stages", len(path)))
+	case next == "":
+		setReady(rel, metav1.ConditionFalse, ferryv1.ReasonProgressing, "a promotion is under way")
+	default:
+		if err := r.startPromotion(ctx, app, rel, next); err != nil {
+			return ctrl.Result{}, err
+		}
+		setReady(rel, metav1.ConditionFalse, ferryv1.ReasonProgressing, "promoting to "+next)
+	}
+	return ctrl.Result{}, nil
+}
+
+// verifiedStages adds the stages whose Promotion succeeded, keeping the first time seen.
+func verifiedStages(known []ferryv1.VerifiedStage, proms []ferryv1.Promotion) []ferryv1.VerifiedStage {
+	out := append([]ferryv1.VerifiedStage(nil), known...)
+	for _, p := range proms {
+		if p.Status.Phase != ferryv1.PromotionSucceeded {
+			continue
+		}
+		seen := false
+		for _, v := range out {
+			seen = seen || v.Stage == p.Spec.Stage
+		}
+		if !seen {
+			out = append(out, ferryv1.VerifiedStage{Stage: p.Spec.Stage, Time: metav1.Now()})
+		}
+	}
+	return out
+}
+
+// nextStage returns the first stage on the path that has neither been verified nor
+// started; "" while a Promotion is under way or one failed. done is true when every
+// stage verified the Release.
+func nextStage(path []ferryv1.StageSpec, verified []ferryv1.VerifiedStage, proms []ferryv1.Promotion) (next string, done bool) {
+	byStage := map[string]ferryv1.PromotionPhase{}
+	for _, p := range proms {
+		byStage[p.Spec.Stage] = p.Status.Phase
+	}
+	isVerified := map[string]bool{}
+	for _, v := range verified {
+		isVerified[v.Stage] = true
+	}
+	for _, s := range path {
+		if isVerified[s.Name] {
+			continue
+		}
+		if _, started := byStage[s.Name]; started {
+			return "", false
+		}
+		return s.Name, false
+	}
+	return "", true
+}
+
+func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Application, rel *ferryv1.Release, stage string) error {
+	p := &ferryv1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: PromotionName(rel.Name, stage), Namespace: rel.Namespace,
+			Labels: map[string]string{LabelApplication: app.Name, LabelRelease: rel.Name, LabelStage: stage},
+		},
+		Spec: ferryv1.PromotionSpec{Application: app.Name, Release: rel.Name, Stage: stage},
+	}
+	if err := controllerutil.SetOwnerReference(rel, p, r.Scheme()); err != nil {
+		return err
+	}
+	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("starting promotion to %s: %w", stage, err)
+	}
+	return nil
+}
+
+func setReady(rel *ferryv1.Release, status metav1.ConditionStatus, reason, msg string) {
+	apimeta.SetStatusCondition(&rel.Status.Conditions, metav1.Condition{Type: ferryv1.ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: rel.Generation})
+}
