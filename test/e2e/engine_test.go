@@ -1,0 +1,106 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/appobject"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/demo"
+	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/release"
+)
+
+const engineNS = "e2e-engine"
+
+// engineApp is hello's delivery with two stages on the dev cluster: dev deploys by
+// itself, prod waits for an approver.
+const engineApp = `profiles: [go-service]
+build: {buildType: go, artifact: hello}
+deploy:
+  namespace: e2e-hello-engine
+  releaseType: {deployTimeout: 120}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+    - {name: prod, flows: [release], target: [{cluster_id: [dev-local]}], approvers: {groups: [hello-approvers]}}
+`
+
+// testEngine runs the controller against the dev cluster: a Release of a freshly built
+// hello image is deployed to dev with real pods, answers with its version through the
+// Service, and then waits for approval before prod.
+func (e *clusterEnv) testEngine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0"}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	}()
+	c, err := kubeclient.Ferry(e.rc)
+	must(t, err)
+	_, err = e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: engineNS}}, metav1.CreateOptions{})
+	must(t, err)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: engineNS}}))
+	f, err := appfile.LoadBytes("ferry.yml", []byte(engineApp), e.repo, appfile.Options{})
+	must(t, err)
+	app, err := appobject.Build(f, engineNS, nil)
+	must(t, err)
+	must(t, c.Create(ctx, app))
+
+	version := "3.0.0"
+	_, err = imagebuild.Build(ctx, imagebuild.Options{Dir: e.repo, Package: "./examples/hello", Ref: e.cfg.RegistryAddr + "/hello:" + version,
+		LDFlags: "-X main.version=" + version, Insecure: true})
+	must(t, err)
+	start := time.Now()
+	rel, err := release.Create(ctx, c, release.Registry{}, release.Options{Namespace: engineNS, Application: "hello", Image: e.cfg.RegistryAddr + "/hello:" + version})
+	must(t, err)
+
+	dev := &ferryv1.Promotion{}
+	eventually(t, 3*time.Minute, "dev promotion succeeds", func() error {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-dev"}, dev); err != nil {
+			return err
+		}
+		if dev.Status.Phase == ferryv1.PromotionFailed {
+			t.Fatalf("dev promotion failed: %s", dev.Status.Message)
+		}
+		if dev.Status.Phase != ferryv1.PromotionSucceeded {
+			return fmt.Errorf("phase %s: %+v", dev.Status.Phase, dev.Status.Checkpoints)
+		}
+		return nil
+	})
+	t.Logf("release %s verified in dev %s after it was created", version, time.Since(start).Round(100*time.Millisecond))
+	svc, err := e.cs.CoreV1().Services("e2e-hello-engine").Get(ctx, "hello", metav1.GetOptions{})
+	must(t, err)
+	info, err := demo.GetInfo(ctx, "http://"+svc.Spec.ClusterIP+"/info", 30*time.Second)
+	must(t, err)
+	if info.Version != version {
+		t.Errorf("dev answers version %s, want %s", info.Version, version)
+	}
+	prod := &ferryv1.Promotion{}
+	eventually(t, 30*time.Second, "prod waits for approval", func() error {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-prod"}, prod); err != nil {
+			return err
+		}
+		if prod.Status.Phase != ferryv1.PromotionWaitingApproval {
+			return fmt.Errorf("phase %s", prod.Status.Phase)
+		}
+		return nil
+	})
+}
