@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,9 +17,11 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	releasectl "ferry.dev/ferry/internal/controller/release"
 	policy "ferry.dev/ferry/internal/promotion"
 )
 
@@ -42,7 +45,26 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Promotion{}).Named("promotion").Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Promotion{}).Named("promotion").
+		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.siblingsOf)).Complete(r)
+}
+
+// siblingsOf wakes the other Promotions of the same application and stage when one
+// changes: a newer one may supersede them, a finished one may let the next deploy.
+func (r *Reconciler) siblingsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &ferryv1.PromotionList{}
+	labels := o.GetLabels()
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{
+		releasectl.LabelApplication: labels[releasectl.LabelApplication], releasectl.LabelStage: labels[releasectl.LabelStage]}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, p := range list.Items {
+		if p.Name != o.GetName() && !finished(p.Status.Phase) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+		}
+	}
+	return reqs
 }
 
 // facts are what a Promotion's steps decide on, gathered once per reconcile.
@@ -52,6 +74,8 @@ type facts struct {
 	release *ferryv1.Release
 	stage   ferryv1.StageSpec
 	path    []ferryv1.StageSpec
+	// siblings are the other Promotions of the same application and stage.
+	siblings []ferryv1.Promotion
 }
 
 // step is one checkpoint: it returns done when the step has finished, or a wait.
@@ -96,9 +120,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if prom.Status.Phase == "" {
 		prom.Status.Phase = ferryv1.PromotionPending
 	}
+	if newer := supersededBy(f); newer != "" {
+		msg := "superseded by " + newer + ", a newer release waiting for " + prom.Spec.Stage
+		prom.Status.Phase, prom.Status.Message = ferryv1.PromotionSuperseded, msg
+		setCondition(prom, ferryv1.ConditionReady, metav1.ConditionFalse, "Superseded", msg)
+		setCondition(prom, ferryv1.ConditionReconciling, metav1.ConditionFalse, "Superseded", msg)
+		return ctrl.Result{}, nil
+	}
 	for _, s := range r.steps() {
 		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
 			continue
+		}
+		// One Promotion deploys to a stage at a time; the others wait before starting.
+		if s.name == ferryv1.StepDeploy && !deploying(prom) {
+			if other := busyWith(f); other != "" {
+				prom.Status.Message = "waiting for " + other + " to finish in " + prom.Spec.Stage
+				return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+			}
 		}
 		r.begin(prom, s.name)
 		done, wait, err := s.run(ctx, f)
@@ -155,7 +193,55 @@ func (r *Reconciler) gather(ctx context.Context, prom *ferryv1.Promotion) (*fact
 		return nil, &invalidError{fmt.Sprintf("application %s has no stage %q", f.app.Name, prom.Spec.Stage)}
 	}
 	f.path = policy.StagesFor(f.app.Spec.Stages, f.release.Spec.Flow)
+	list := &ferryv1.PromotionList{}
+	if err := r.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{
+		releasectl.LabelApplication: prom.Spec.Application, releasectl.LabelStage: prom.Spec.Stage}); err != nil {
+		return nil, err
+	}
+	for _, p := range list.Items {
+		if p.Name != prom.Name {
+			f.siblings = append(f.siblings, p)
+		}
+	}
 	return f, nil
+}
+
+// deploying reports whether a Promotion has started its deploy step.
+func deploying(p *ferryv1.Promotion) bool {
+	return checkpoint(p, ferryv1.StepDeploy).Phase != ""
+}
+
+// supersededBy returns the newer Promotion that replaces this one, if this one has not
+// started deploying and a Release of a higher version waits for the same stage.
+func supersededBy(f *facts) string {
+	if deploying(f.prom) {
+		return ""
+	}
+	waiting := []policy.Waiting{{Name: f.prom.Name, Version: f.release.Spec.Version}}
+	for _, p := range f.siblings {
+		if !finished(p.Status.Phase) && !deploying(&p) {
+			waiting = append(waiting, policy.Waiting{Name: p.Name, Version: p.Annotations[releasectl.AnnotationVersion]})
+		}
+	}
+	if !slices.Contains(policy.Superseded(waiting), f.prom.Name) {
+		return ""
+	}
+	for _, w := range waiting {
+		if !slices.Contains(policy.Superseded(waiting), w.Name) {
+			return w.Name
+		}
+	}
+	return ""
+}
+
+// busyWith returns another Promotion deploying to the same stage: one at a time.
+func busyWith(f *facts) string {
+	for _, p := range f.siblings {
+		if !finished(p.Status.Phase) && deploying(&p) {
+			return p.Name
+		}
+	}
+	return ""
 }
 
 // upstream waits until the stage before verified the Release.

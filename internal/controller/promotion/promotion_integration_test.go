@@ -5,6 +5,7 @@ package promotion_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,8 +34,8 @@ deploy:
 `
 
 // TestReleaseTravelsThroughStages runs the controller against a real API server: a
-// Release is deployed to dev by itself, waits for approval before prod, and is verified
-// in both. The API server has no deployment controller, so the test plays its part by
+// Release is deployed to dev by itself and waits for approval before prod; a newer
+// Release then supersedes it there, is approved, and is verified in both stages. The API server has no deployment controller, so the test plays its part by
 // reporting each Deployment rolled out.
 func TestReleaseTravelsThroughStages(t *testing.T) {
 	rc := testenv.Start(t, "../../../config/crd")
@@ -55,12 +56,7 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}},
 		}},
 	}))
-	digest := "sha256:" + fmt.Sprintf("%064x", 7)
-	must(t, c.Create(ctx, &ferryv1.Release{
-		ObjectMeta: metav1.ObjectMeta{Name: "web-1-0-0", Namespace: "default", Labels: map[string]string{"ferry.dev/application": "web"}},
-		Spec: ferryv1.ReleaseSpec{Application: "web", Version: "1.0.0", Flow: "release", AppFile: appFile,
-			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: "1.0.0", Digest: digest}}},
-	}))
+	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
 
 	dev := waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
 		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
@@ -84,17 +80,31 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 	if msg := checkpointMessage(prod, ferryv1.StepApproval); msg != "waiting for 1 of [leads] to approve (0 so far)" {
 		t.Errorf("approval message %q", msg)
 	}
+
+	// A newer release reaches prod while 1.0.0 still waits there: it supersedes 1.0.0.
+	must(t, c.Create(ctx, newRelease("1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	reportRolledOut(t, cs, "web-prod", "web")
+	waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionWaitingApproval })
+	old := waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSuperseded })
+	if old.Status.Message != "superseded by web-1-1-0-prod, a newer release waiting for prod" {
+		t.Errorf("superseded message %q", old.Status.Message)
+	}
+
+	prod = waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool { return true })
 	prod.Status.Approvals = append(prod.Status.Approvals, ferryv1.Approval{User: "ann", Group: "leads", Time: metav1.Now()})
 	must(t, c.Status().Update(ctx, prod))
-	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool {
+	waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool {
 		return checkpointPhase(p, ferryv1.StepApproval) == ferryv1.CheckpointSucceeded && checkpointPhase(p, ferryv1.StepDeploy) != ""
 	})
 	reportRolledOut(t, cs, "web-prod", "web")
-	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 
 	rel := &ferryv1.Release{}
 	eventually(t, func() error {
-		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-1-0-0"}, rel))
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-1-1-0"}, rel))
 		if len(rel.Status.VerifiedStages) != 2 {
 			return fmt.Errorf("verified in %v", rel.Status.VerifiedStages)
 		}
@@ -104,7 +114,7 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 	eventually(t, func() error {
 		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, app))
 		for _, s := range app.Status.Stages {
-			if s.CurrentRelease != "web-1-0-0" || s.ActivePromotion != "" {
+			if s.CurrentRelease != "web-1-1-0" || s.ActivePromotion != "" {
 				return fmt.Errorf("stage status %+v", app.Status.Stages)
 			}
 		}
@@ -112,6 +122,20 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 	})
 	cancel()
 	must(t, <-done)
+}
+
+var (
+	digest  = "sha256:" + fmt.Sprintf("%064x", 7)
+	digest2 = "sha256:" + fmt.Sprintf("%064x", 8)
+)
+
+func newRelease(version, digest string) *ferryv1.Release {
+	name := "web-" + strings.ReplaceAll(version, ".", "-")
+	return &ferryv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"ferry.dev/application": "web"}},
+		Spec: ferryv1.ReleaseSpec{Application: "web", Version: version, Flow: "release", AppFile: appFile,
+			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: version, Digest: digest}}},
+	}
 }
 
 // reportRolledOut plays the deployment controller: it waits for the Deployment, then

@@ -26,6 +26,8 @@ const (
 	LabelApplication = "ferry.dev/application"
 	LabelRelease     = "ferry.dev/release"
 	LabelStage       = "ferry.dev/stage"
+	// AnnotationVersion is the Release's version on its Promotions, to order them.
+	AnnotationVersion = "ferry.dev/version"
 )
 
 // Reconciler reconciles Releases.
@@ -140,7 +142,8 @@ func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Applicatio
 	p := &ferryv1.Promotion{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PromotionName(rel.Name, stage), Namespace: rel.Namespace,
-			Labels: map[string]string{LabelApplication: app.Name, LabelRelease: rel.Name, LabelStage: stage},
+			Labels:      map[string]string{LabelApplication: app.Name, LabelRelease: rel.Name, LabelStage: stage},
+			Annotations: map[string]string{AnnotationVersion: rel.Spec.Version},
 		},
 		Spec: ferryv1.PromotionSpec{Application: app.Name, Release: rel.Name, Stage: stage},
 	}
