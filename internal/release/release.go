@@ -76,7 +76,7 @@ func Create(ctx context.Context, c client.Client, res Resolver, o Options) (*fer
 		return nil, fmt.Errorf("application %s/%s: %w", o.Namespace, o.Application, err)
 	}
 	existing := &ferryv1.ReleaseList{}
-	if err := c.List(ctx, existing, client.InNamespace(o.Namespace), client.MatchingLabels{LabelApplication: o.Application}); err != nil {
+	if err := c.List(ctx, existing, client.InNamespace(o.Namespace), client.MatchingLabels{ferryv1.LabelApplication: o.Application}); err != nil {
 		return nil, err
 	}
 	images := []ferryv1.ReleaseImage{}
@@ -100,7 +100,7 @@ func Create(ctx context.Context, c client.Client, res Resolver, o Options) (*fer
 	rel := &ferryv1.Release{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: Name(o.Application, version), Namespace: o.Namespace,
-			Labels: map[string]string{LabelApplication: o.Application},
+			Labels: map[string]string{ferryv1.LabelApplication: o.Application},
 		},
 		Spec: ferryv1.ReleaseSpec{Application: o.Application, Version: version, Flow: o.flow(), Images: images, AppFile: app.Spec.AppFile},
 	}
@@ -116,9 +116,6 @@ func Create(ctx context.Context, c client.Client, res Resolver, o Options) (*fer
 	}
 	return rel, nil
 }
-
-// LabelApplication links a Release to its Application, for listing.
-const LabelApplication = "ferry.dev/application"
 
 // Name is a Release's object name: APP-VERSION with dots and pluses as dashes.
 func Name(app, version string) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/Masterminds/semver/v3"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -104,15 +105,16 @@ func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 	stages := make([]ferryv1.StageStatus, 0, len(app.Spec.Stages))
 	for _, s := range app.Spec.Stages {
 		st := ferryv1.StageStatus{Name: s.Name}
-		var newest *metav1.Time
-		for _, p := range proms {
+		var newest *ferryv1.Promotion
+		for i := range proms {
+			p := &proms[i]
 			if p.Spec.Application != app.Name || p.Spec.Stage != s.Name {
 				continue
 			}
 			switch p.Status.Phase {
 			case ferryv1.PromotionSucceeded:
-				if at := finishedAt(&p); newest == nil || (at != nil && at.After(newest.Time)) {
-					newest = at
+				if newest == nil || later(p, newest) {
+					newest = p
 					st.CurrentRelease, st.LastVerifiedRelease = p.Spec.Release, p.Spec.Release
 				}
 			case ferryv1.PromotionFailed, ferryv1.PromotionSuperseded:
@@ -125,14 +127,26 @@ func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 	app.Status.Stages = stages
 }
 
+// later reports whether Promotion a finished after b. Times are kept to the second, so
+// within the same second the higher version counts as the later one.
+func later(a, b *ferryv1.Promotion) bool {
+	ta, tb := finishedAt(a), finishedAt(b)
+	if !ta.Equal(&tb) {
+		return tb.Before(&ta)
+	}
+	va, errA := semver.NewVersion(a.Annotations[ferryv1.AnnotationVersion])
+	vb, errB := semver.NewVersion(b.Annotations[ferryv1.AnnotationVersion])
+	return errA == nil && errB == nil && va.GreaterThan(vb)
+}
+
 // finishedAt is when a Promotion's done checkpoint finished.
-func finishedAt(p *ferryv1.Promotion) *metav1.Time {
+func finishedAt(p *ferryv1.Promotion) metav1.Time {
 	for _, c := range p.Status.Checkpoints {
-		if c.Name == ferryv1.StepDone {
-			return c.FinishedAt
+		if c.Name == ferryv1.StepDone && c.FinishedAt != nil {
+			return *c.FinishedAt
 		}
 	}
-	return nil
+	return metav1.Time{}
 }
 
 func setConditions(app *ferryv1.Application, ready metav1.ConditionStatus, reason, msg string, stalled bool) {

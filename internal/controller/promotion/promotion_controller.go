@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	releasectl "ferry.dev/ferry/internal/controller/release"
 	policy "ferry.dev/ferry/internal/promotion"
 )
 
@@ -55,7 +54,7 @@ func (r *Reconciler) siblingsOf(ctx context.Context, o client.Object) []reconcil
 	list := &ferryv1.PromotionList{}
 	labels := o.GetLabels()
 	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{
-		releasectl.LabelApplication: labels[releasectl.LabelApplication], releasectl.LabelStage: labels[releasectl.LabelStage]}); err != nil {
+		ferryv1.LabelApplication: labels[ferryv1.LabelApplication], ferryv1.LabelStage: labels[ferryv1.LabelStage]}); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
@@ -195,7 +194,7 @@ func (r *Reconciler) gather(ctx context.Context, prom *ferryv1.Promotion) (*fact
 	f.path = policy.StagesFor(f.app.Spec.Stages, f.release.Spec.Flow)
 	list := &ferryv1.PromotionList{}
 	if err := r.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{
-		releasectl.LabelApplication: prom.Spec.Application, releasectl.LabelStage: prom.Spec.Stage}); err != nil {
+		ferryv1.LabelApplication: prom.Spec.Application, ferryv1.LabelStage: prom.Spec.Stage}); err != nil {
 		return nil, err
 	}
 	for _, p := range list.Items {
@@ -220,7 +219,7 @@ func supersededBy(f *facts) string {
 	waiting := []policy.Waiting{{Name: f.prom.Name, Version: f.release.Spec.Version}}
 	for _, p := range f.siblings {
 		if !finished(p.Status.Phase) && !deploying(&p) {
-			waiting = append(waiting, policy.Waiting{Name: p.Name, Version: p.Annotations[releasectl.AnnotationVersion]})
+			waiting = append(waiting, policy.Waiting{Name: p.Name, Version: p.Annotations[ferryv1.AnnotationVersion]})
 		}
 	}
 	if !slices.Contains(policy.Superseded(waiting), f.prom.Name) {

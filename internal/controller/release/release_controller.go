@@ -21,15 +21,6 @@ import (
 	"ferry.dev/ferry/internal/promotion"
 )
 
-// Labels that tie a Promotion to its Application, Release and stage, for listing.
-const (
-	LabelApplication = "ferry.dev/application"
-	LabelRelease     = "ferry.dev/release"
-	LabelStage       = "ferry.dev/stage"
-	// AnnotationVersion is the Release's version on its Promotions, to order them.
-	AnnotationVersion = "ferry.dev/version"
-)
-
 // Reconciler reconciles Releases.
 type Reconciler struct {
 	client.Client
@@ -76,7 +67,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, err
 	}
 	proms := &ferryv1.PromotionList{}
-	if err := r.List(ctx, proms, client.InNamespace(rel.Namespace), client.MatchingLabels{LabelRelease: rel.Name}); err != nil {
+	if err := r.List(ctx, proms, client.InNamespace(rel.Namespace), client.MatchingLabels{ferryv1.LabelRelease: rel.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
 	rel.Status.VerifiedStages = verifiedStages(rel.Status.VerifiedStages, proms.Items)
@@ -142,8 +133,8 @@ func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Applicatio
 	p := &ferryv1.Promotion{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PromotionName(rel.Name, stage), Namespace: rel.Namespace,
-			Labels:      map[string]string{LabelApplication: app.Name, LabelRelease: rel.Name, LabelStage: stage},
-			Annotations: map[string]string{AnnotationVersion: rel.Spec.Version},
+			Labels:      map[string]string{ferryv1.LabelApplication: app.Name, ferryv1.LabelRelease: rel.Name, ferryv1.LabelStage: stage},
+			Annotations: map[string]string{ferryv1.AnnotationVersion: rel.Spec.Version},
 		},
 		Spec: ferryv1.PromotionSpec{Application: app.Name, Release: rel.Name, Stage: stage},
 	}

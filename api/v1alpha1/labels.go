@@ -1,0 +1,14 @@
+package v1alpha1
+
+// Labels and annotations Ferry puts on its objects, to list and order them.
+const (
+	// LabelApplication names the Application a Release or Promotion belongs to.
+	LabelApplication = "ferry.dev/application"
+	// LabelRelease names the Release a Promotion carries.
+	LabelRelease = "ferry.dev/release"
+	// LabelStage names the stage a Promotion goes to.
+	LabelStage = "ferry.dev/stage"
+	// AnnotationVersion is the Release's version on its Promotions (versions may hold
+	// characters labels cannot).
+	AnnotationVersion = "ferry.dev/version"
+)
