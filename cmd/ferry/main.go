@@ -1,4 +1,5 @@
-// Command ferry is Ferry's single binary: the CLI verbs, the controller and the server.
+// Package main is the ferry command, Ferry's single binary: the CLI verbs, the controller and
+// the server.
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Command hello is Ferry's example service: it answers /info with its version and commit,
+// Package main is hello, Ferry's example service: it answers /info with its version and commit,
 // /health for probes and /metrics for Prometheus, and can be told to fail a fraction of
 // requests or to answer slowly, so tests can make a bad version on purpose.
 //

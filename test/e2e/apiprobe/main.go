@@ -1,4 +1,4 @@
-// Command apiprobe runs inside a pod of the end-to-end tests: it lists the pods of its
+// Package main is apiprobe, which runs inside a pod of the end-to-end tests: it lists the pods of its
 // namespace through the `kubernetes` Service, found by cluster DNS, with its
 // ServiceAccount token, and prints the HTTP status it got ("status=200").
 package main
