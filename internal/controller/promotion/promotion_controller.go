@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -112,6 +113,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		var invalid *invalidError
 		if errors.As(err, &invalid) {
 			r.fail(prom, "", err.Error())
+			setCondition(prom, ferryv1.ConditionStalled, metav1.ConditionTrue, ferryv1.ReasonInvalidSpec, err.Error())
 			return ctrl.Result{}, reconcile.TerminalError(err)
 		}
 		return ctrl.Result{}, err
@@ -134,7 +136,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if s.name == ferryv1.StepDeploy && !deploying(prom) {
 			if other := busyWith(f); other != "" {
 				prom.Status.Message = "waiting for " + other + " to finish in " + prom.Spec.Stage
-				return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+				return ctrl.Result{RequeueAfter: jitter(2 * time.Second)}, nil
 			}
 		}
 		r.begin(prom, s.name)
@@ -148,12 +150,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return ctrl.Result{}, err
 		}
 		if !done {
-			return ctrl.Result{RequeueAfter: wait}, nil
+			return ctrl.Result{RequeueAfter: jitter(wait)}, nil
 		}
 		r.succeed(prom, s.name, checkpoint(prom, s.name).Message)
 	}
 	r.finish(prom)
 	return ctrl.Result{}, nil
+}
+
+// jitter spreads requeues of many Promotions over up to a tenth more time, so they do
+// not wake together; zero stays zero (wait for an event instead).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // spreading requeues needs no secure randomness
 }
 
 // invalidError is a spec the Promotion cannot act on; it fails without retrying.
