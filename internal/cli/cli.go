@@ -17,6 +17,7 @@ import (
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/cli/lint"
 	"ferry.dev/ferry/internal/cli/release"
+	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/version"
 )
@@ -34,7 +35,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetErr(s.Err)
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
-		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s))
+		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s))
 	return root
 }
 

@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/appobject"
+	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/imagebuild"
@@ -103,4 +106,23 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		}
 		return nil
 	})
+
+	// `ferry status` shows both stages as a person would read them.
+	var out bytes.Buffer
+	eventually(t, 30*time.Second, "ferry status shows the stages", func() error {
+		out.Reset()
+		if err := status.Print(ctx, c, engineNS, "hello", &out); err != nil {
+			return err
+		}
+		for _, want := range []string{
+			"dev    3.0.0",
+			"prod   -        3.0.0 (WaitingApproval)  approval  0/1 []     waiting for 1 of [hello-approvers] to approve (0 so far)",
+		} {
+			if !strings.Contains(out.String(), want) {
+				return fmt.Errorf("status lacks %q:\n%s", want, out.String())
+			}
+		}
+		return nil
+	})
+	t.Logf("ferry status hello:\n%s", out.String())
 }
