@@ -17,8 +17,8 @@ import (
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/cli/lint"
 	"ferry.dev/ferry/internal/cli/release"
-	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/render"
+	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/version"
 )
 
