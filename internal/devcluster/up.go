@@ -12,7 +12,8 @@ import (
 )
 
 // Up brings the cluster up, starting only what is not running yet, so it is idempotent.
-// It returns once the node is Ready, DNS answers and Prometheus is scraping.
+// It returns once the node is Ready, CoreDNS and Prometheus report ready, and the
+// default ServiceAccount exists (pods can be created).
 func Up(ctx context.Context, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
