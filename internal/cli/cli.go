@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry.dev/ferry/internal/cli/apply"
+	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
 	"ferry.dev/ferry/internal/cli/initfile"
@@ -35,7 +36,8 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetErr(s.Err)
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
-		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s))
+		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s))
 	return root
 }
 

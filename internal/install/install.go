@@ -16,9 +16,14 @@ import (
 	"ferry.dev/ferry/internal/kubeapply"
 )
 
-// CRDs applies Ferry's CustomResourceDefinitions and waits until each is established.
+// CRDs applies Ferry's CustomResourceDefinitions, waits until each is established, then
+// applies the admission policies that check who approves.
 func CRDs(ctx context.Context, rc *rest.Config, timeout time.Duration) ([]string, error) {
 	manifests, err := config.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	policies, err := config.Admission()
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +66,11 @@ func CRDs(ctx context.Context, rc *rest.Config, timeout time.Duration) ([]string
 				return nil, ctx.Err()
 			case <-time.After(100 * time.Millisecond):
 			}
+		}
+	}
+	for _, m := range policies {
+		if err := ap.ApplyManifest(ctx, m); err != nil {
+			return nil, err
 		}
 	}
 	return names, nil

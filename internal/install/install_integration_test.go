@@ -37,7 +37,7 @@ func TestAPIServerChecksFerryObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 4 {
+	if len(names) != 5 {
 		t.Fatalf("installed %v", names)
 	}
 	c, err := kubeclient.Ferry(rc)

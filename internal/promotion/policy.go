@@ -156,3 +156,23 @@ func Superseded(waiting []Waiting) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Decisions folds the ApprovalDecisions of a Promotion into the approvals that count: for
+// a group the stage names, each user once, in the order given. A rejection by a member of
+// an approver group is returned too: it ends the Promotion.
+func Decisions(stage ferryv1.StageSpec, decisions []ferryv1.ApprovalDecision) ([]ferryv1.Approval, *ferryv1.ApprovalDecision) {
+	var given []ferryv1.Approval
+	users := map[string]bool{}
+	for i := range decisions {
+		d := &decisions[i]
+		if users[d.Spec.User] || !slices.Contains(stage.ApproverGroups, d.Spec.Group) {
+			continue
+		}
+		users[d.Spec.User] = true
+		if d.Spec.Decision == ferryv1.DecisionReject {
+			return given, d
+		}
+		given = append(given, ferryv1.Approval{User: d.Spec.User, Group: d.Spec.Group, Time: d.CreationTimestamp})
+	}
+	return given, nil
+}

@@ -123,3 +123,27 @@ func TestSuperseded(t *testing.T) {
 		t.Errorf("a single waiting promotion was superseded: %v", got)
 	}
 }
+
+func decision(user, group string, d ferryv1.Decision) ferryv1.ApprovalDecision {
+	return ferryv1.ApprovalDecision{Spec: ferryv1.ApprovalDecisionSpec{User: user, Group: group, Decision: d, Reason: "r"}}
+}
+
+func TestDecisions(t *testing.T) {
+	prod := stages[3]
+	given, rej := Decisions(prod, []ferryv1.ApprovalDecision{
+		decision("ann", "leads", ferryv1.DecisionApprove),
+		decision("ann", "sre", ferryv1.DecisionApprove),    // same user again: ignored
+		decision("eve", "interns", ferryv1.DecisionReject), // not an approver group: ignored
+		decision("bob", "sre", ferryv1.DecisionApprove),
+	})
+	if rej != nil || len(given) != 2 || given[0].User != "ann" || given[1].Group != "sre" {
+		t.Fatalf("given %+v, rejected %+v", given, rej)
+	}
+	given, rej = Decisions(prod, []ferryv1.ApprovalDecision{
+		decision("ann", "leads", ferryv1.DecisionApprove),
+		decision("carl", "qa", ferryv1.DecisionReject),
+	})
+	if rej == nil || rej.Spec.User != "carl" || len(given) != 1 {
+		t.Fatalf("given %+v, rejected %+v", given, rej)
+	}
+}

@@ -4,11 +4,15 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -22,6 +26,30 @@ const ServiceCIDR = "10.96.0.0/16"
 // CustomResourceDefinitions in crdPaths (files or directories) installed. A missing
 // binary fails the test: integration tests never pass by not running.
 func Start(t *testing.T, crdPaths ...string) *rest.Config {
+	t.Helper()
+	return StartEnv(t, crdPaths...).Config
+}
+
+// Env is a running API server, as its admin and able to mint users.
+type Env struct {
+	// Config is the admin's.
+	Config *rest.Config
+	env    *envtest.Environment
+}
+
+// User returns a config for a user in the given groups, authenticated by the API server
+// with a client certificate.
+func (e *Env) User(t *testing.T, name string, groups ...string) *rest.Config {
+	t.Helper()
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		t.Fatalf("adding user %s: %v", name, err)
+	}
+	return u.Config()
+}
+
+// StartEnv is Start, keeping the environment for minting users.
+func StartEnv(t *testing.T, crdPaths ...string) *Env {
 	t.Helper()
 	cache := kubebin.Cache{Dir: kubebin.DefaultDir()}
 	for env, bin := range map[string]string{
@@ -46,7 +74,7 @@ func Start(t *testing.T, crdPaths ...string) *rest.Config {
 			t.Errorf("stopping the API server: %v", err)
 		}
 	})
-	return rc
+	return &Env{Config: rc, env: env}
 }
 
 // ModuleDir downloads a Go module through the module proxy (or finds it in the module
@@ -62,4 +90,31 @@ func ModuleDir(t *testing.T, moduleAtVersion string) string {
 		t.Fatalf("go mod download %s: %s %v", moduleAtVersion, m.Error, err)
 	}
 	return m.Dir
+}
+
+// Grant gives the groups a cluster role with the rules, named name.
+func (e *Env) Grant(t *testing.T, name string, rules []rbacv1.PolicyRule, groups ...string) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(e.Config)
+	ctx := context.Background()
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var subjects []rbacv1.Subject
+	for _, g := range groups {
+		subjects = append(subjects, rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: g})
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   subjects,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ApproverRules are what a person needs to approve with `ferry approve`.
+var ApproverRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"ferry.dev"}, Resources: []string{"applications", "promotions"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"ferry.dev"}, Resources: []string{"approvaldecisions"}, Verbs: []string{"create"}},
 }

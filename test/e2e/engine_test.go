@@ -6,23 +6,28 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/appobject"
+	"ferry.dev/ferry/internal/approval"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
+	"ferry.dev/ferry/internal/testenv"
 )
 
 const engineNS = "e2e-engine"
@@ -44,7 +49,8 @@ deploy:
 
 // testEngine runs the controller against the dev cluster: a Release of a freshly built
 // hello image is deployed to dev with real pods, answers with its version through the
-// Service, and then waits for approval before prod.
+// Service, waits for approval before prod, is refused to a user outside the approver
+// group and approved by a member, and is then verified in prod.
 func (e *clusterEnv) testEngine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -125,4 +131,62 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		return nil
 	})
 	t.Logf("ferry status hello:\n%s", out.String())
+
+	// People approve with kubeconfigs of their own: the API server says who they are.
+	e.grantApprovers(t, "hello-approvers", "others")
+	req := approval.Request{Namespace: engineNS, Application: "hello", Stage: "prod", Decision: ferryv1.DecisionApprove}
+	if err := e.decideAs(t, "mallory", "others", req); err == nil || !strings.Contains(err.Error(), "mallory is not in an approver group of stage prod") {
+		t.Errorf("mallory: %v", err)
+	}
+	must(t, e.decideAs(t, "alice", "hello-approvers", req))
+	eventually(t, 2*time.Minute, "prod promotion succeeds after alice approves", func() error {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-prod"}, prod); err != nil {
+			return err
+		}
+		if prod.Status.Phase != ferryv1.PromotionSucceeded {
+			return fmt.Errorf("phase %s: %s", prod.Status.Phase, prod.Status.Message)
+		}
+		return nil
+	})
+	if len(prod.Status.Approvals) != 1 || prod.Status.Approvals[0].User != "alice" || prod.Status.Approvals[0].Group != "hello-approvers" {
+		t.Errorf("approvals recorded: %+v", prod.Status.Approvals)
+	}
+}
+
+// decideAs mints a kubeconfig for user in group and decides with it, as `ferry approve`.
+func (e *clusterEnv) decideAs(t *testing.T, user, group string, req approval.Request) error {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), user+".kubeconfig")
+	must(t, e.cfg.MintKubeconfig(user, []string{group}, path))
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	must(t, err)
+	who, err := approval.WhoAmI(context.Background(), rc)
+	if err != nil {
+		return err
+	}
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	_, err = approval.Decide(context.Background(), c, who, req)
+	return err
+}
+
+// grantApprovers lets the groups read Applications and Promotions and write decisions.
+func (e *clusterEnv) grantApprovers(t *testing.T, groups ...string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := e.cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-ferry-approver"},
+		Rules:      testenv.ApproverRules,
+	}, metav1.CreateOptions{})
+	must(t, err)
+	var subjects []rbacv1.Subject
+	for _, g := range groups {
+		subjects = append(subjects, rbacv1.Subject{Kind: "Group", APIGroup: rbacv1.GroupName, Name: g})
+	}
+	_, err = e.cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-ferry-approver"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "e2e-ferry-approver"},
+		Subjects:   subjects,
+	}, metav1.CreateOptions{})
+	must(t, err)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,7 +38,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=ferry.dev,resources=applications;releases;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=applications;releases;clusters;approvaldecisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // SetupWithManager registers the reconciler.
@@ -46,7 +47,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Now = time.Now
 	}
 	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Promotion{}).Named("promotion").
-		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.siblingsOf)).Complete(r)
+		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.siblingsOf)).
+		Watches(&ferryv1.ApprovalDecision{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			d := o.(*ferryv1.ApprovalDecision)
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: d.Namespace, Name: d.Spec.Promotion}}}
+		})).Complete(r)
 }
 
 // siblingsOf wakes the other Promotions of the same application and stage when one
@@ -76,6 +81,8 @@ type facts struct {
 	path    []ferryv1.StageSpec
 	// siblings are the other Promotions of the same application and stage.
 	siblings []ferryv1.Promotion
+	// decisions are the ApprovalDecisions on this Promotion.
+	decisions []ferryv1.ApprovalDecision
 }
 
 // step is one checkpoint: it returns done when the step has finished, or a wait.
@@ -213,6 +220,18 @@ func (r *Reconciler) gather(ctx context.Context, prom *ferryv1.Promotion) (*fact
 			f.siblings = append(f.siblings, p)
 		}
 	}
+	decisions := &ferryv1.ApprovalDecisionList{}
+	if err := r.List(ctx, decisions, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	for _, d := range decisions.Items {
+		if d.Spec.Promotion == prom.Name {
+			f.decisions = append(f.decisions, d)
+		}
+	}
+	sort.Slice(f.decisions, func(i, j int) bool {
+		return f.decisions[i].CreationTimestamp.Before(&f.decisions[j].CreationTimestamp)
+	})
 	return f, nil
 }
 
@@ -272,8 +291,15 @@ func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration,
 	return true, 0, nil
 }
 
-// approval waits until the stage's approver groups reach the quorum.
+// approval waits until the stage's approver groups reach the quorum; a rejection by an
+// approver ends the Promotion.
 func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration, error) {
+	// Approvals come only from ApprovalDecisions, whose author the API server checked.
+	given, rejected := policy.Decisions(f.stage, f.decisions)
+	f.prom.Status.Approvals = given
+	if rejected != nil {
+		return false, 0, fmt.Errorf("%w: rejected by %s (%s): %s", errStepFailed, rejected.Spec.User, rejected.Spec.Group, rejected.Spec.Reason)
+	}
 	v := policy.Approvals(f.stage, f.prom.Status.Approvals)
 	if v.Satisfied {
 		msg := "no approval needed"

@@ -15,7 +15,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/install"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
@@ -38,7 +40,12 @@ deploy:
 // Release then supersedes it there, is approved, and is verified in both stages. The API server has no deployment controller, so the test plays its part by
 // reporting each Deployment rolled out.
 func TestReleaseTravelsThroughStages(t *testing.T) {
-	rc := testenv.Start(t, "../../../config/crd")
+	env := testenv.StartEnv(t, "../../../config/crd")
+	rc := env.Config
+	if _, err := install.CRDs(context.Background(), rc, 30*time.Second); err != nil { // the admission policy
+		t.Fatal(err)
+	}
+	env.Grant(t, "ferry-approver", testenv.ApproverRules, "leads")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -93,9 +100,7 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 		t.Errorf("superseded message %q", old.Status.Message)
 	}
 
-	prod = waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool { return true })
-	prod.Status.Approvals = append(prod.Status.Approvals, ferryv1.Approval{User: "ann", Group: "leads", Time: metav1.Now()})
-	must(t, c.Status().Update(ctx, prod))
+	approve(t, env, "ann", "leads")
 	waitPromotion(t, c, "web-1-1-0-prod", func(p *ferryv1.Promotion) bool {
 		return checkpointPhase(p, ferryv1.StepApproval) == ferryv1.CheckpointSucceeded && checkpointPhase(p, ferryv1.StepDeploy) != ""
 	})
@@ -154,6 +159,18 @@ func reportRolledOut(t *testing.T, cs kubernetes.Interface, ns, name string) *ap
 	d, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 	must(t, err)
 	return d
+}
+
+// approve decides as a real user of the API server, as `ferry approve web prod` does.
+func approve(t *testing.T, env *testenv.Env, user, group string) {
+	t.Helper()
+	rc := env.User(t, user, group)
+	who, err := approval.WhoAmI(context.Background(), rc)
+	must(t, err)
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	_, err = approval.Decide(context.Background(), c, who, approval.Request{Namespace: "default", Application: "web", Stage: "prod", Decision: ferryv1.DecisionApprove})
+	must(t, err)
 }
 
 func waitPromotion(t *testing.T, c client.Client, name string, ok func(*ferryv1.Promotion) bool) *ferryv1.Promotion {

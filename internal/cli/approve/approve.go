@@ -1,0 +1,85 @@
+// Package approve implements `ferry approve APP STAGE` and `ferry reject APP STAGE
+// --reason R`: a person's decision on the Promotion waiting for approval in a stage.
+package approve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/kubeclient"
+)
+
+type options struct {
+	s          iostreams.Streams
+	kubeconfig string
+	req        approval.Request
+}
+
+// NewApproveCommand returns the approve verb.
+func NewApproveCommand(s iostreams.Streams) *cobra.Command {
+	return newCommand(s, ferryv1.DecisionApprove, "approve APP STAGE", "Approve the promotion waiting in a stage (as a member of an approver group)")
+}
+
+// NewRejectCommand returns the reject verb.
+func NewRejectCommand(s iostreams.Streams) *cobra.Command {
+	return newCommand(s, ferryv1.DecisionReject, "reject APP STAGE --reason R", "Reject the promotion waiting in a stage, with a reason")
+}
+
+func newCommand(s iostreams.Streams, d ferryv1.Decision, use, short string) *cobra.Command {
+	o := &options{s: s, req: approval.Request{Decision: d}}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.req.Application, o.req.Stage = args[0], args[1]
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return o.run(c.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVarP(&o.req.Namespace, "namespace", "n", "", "namespace of the Application (default: the kubeconfig's)")
+	f.StringVar(&o.req.Group, "group", "", "approver group to decide as (default: the first you may use)")
+	f.StringVar(&o.req.Reason, "reason", "", "why (required to reject)")
+	return cmd
+}
+
+func (o *options) validate() error {
+	if o.req.Decision == ferryv1.DecisionReject && o.req.Reason == "" {
+		return errors.New("--reason is required to reject")
+	}
+	return nil
+}
+
+func (o *options) run(ctx context.Context) error {
+	rc, ns, err := kubeclient.Config(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	if o.req.Namespace == "" {
+		o.req.Namespace = ns
+	}
+	who, err := approval.WhoAmI(ctx, rc)
+	if err != nil {
+		return err
+	}
+	c, err := kubeclient.Ferry(rc)
+	if err != nil {
+		return err
+	}
+	d, err := approval.Decide(ctx, c, who, o.req)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.s.Out, "%s: %s as %s on %s\n", d.Spec.User, d.Spec.Decision, d.Spec.Group, d.Spec.Promotion)
+	return err
+}
