@@ -34,7 +34,7 @@ var optionalGroups = []string{"keda.sh", "monitoring.coreos.com"}
 // server-side apply (idempotent: a resumed step applies the same objects again and
 // starts no new rollout), then waits for each rollout within the deploy timeout.
 func (r *Reconciler) deploy(ctx context.Context, f *facts) (bool, time.Duration, error) {
-	file, err := appfile.LoadBytes("release "+f.release.Name, []byte(f.release.Spec.AppFile), "", appfile.Options{})
+	file, err := f.file()
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
@@ -46,7 +46,7 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts) (bool, time.Duration,
 		if err != nil {
 			return false, 0, err
 		}
-		objs, err := r.render(ctx, file, f, cl)
+		objs, err := r.render(ctx, f, cl)
 		if err != nil {
 			return false, 0, &invalidError{err.Error()}
 		}
@@ -118,22 +118,13 @@ func (r *Reconciler) target(ctx context.Context, ns, id string) (*ferryv1.Cluste
 	return cl, rc, nil
 }
 
-func (r *Reconciler) render(ctx context.Context, file *appfile.File, f *facts, cl *ferryv1.Cluster) ([]*unstructured.Unstructured, error) {
-	var appImage, testsImage string
-	for _, img := range f.release.Spec.Images {
-		ref := img.Repository + "@" + img.Digest
-		switch img.Name {
-		case "app":
-			appImage = ref
-		case "tests":
-			testsImage = ref
-		}
-	}
-	app, err := file.Resolve(appfile.TemplateContext{Version: f.release.Spec.Version, Hosts: cl.Spec.Hosts, TestsImage: testsImage})
+func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) ([]*unstructured.Unstructured, error) {
+	app, err := f.resolve(cl.Spec.Hosts)
 	if err != nil {
 		return nil, err
 	}
-	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: appImage,
+	image, _ := f.images()
+	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: image,
 		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL}})
 }
 

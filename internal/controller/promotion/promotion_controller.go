@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
 	policy "ferry.dev/ferry/internal/promotion"
 )
 
@@ -40,6 +41,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications;releases;clusters;approvaldecisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;create
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -83,6 +86,44 @@ type facts struct {
 	siblings []ferryv1.Promotion
 	// decisions are the ApprovalDecisions on this Promotion.
 	decisions []ferryv1.ApprovalDecision
+	// loaded is the Release's app file, read once per reconcile.
+	loaded *appfile.File
+}
+
+// file reads the app file the Release was made with.
+func (f *facts) file() (*appfile.File, error) {
+	if f.loaded == nil {
+		file, err := appfile.LoadBytes("release "+f.release.Name, []byte(f.release.Spec.AppFile), "", appfile.Options{})
+		if err != nil {
+			return nil, err
+		}
+		f.loaded = file
+	}
+	return f.loaded, nil
+}
+
+// images are the Release's app and tests images, pinned by digest.
+func (f *facts) images() (app, tests string) {
+	for _, img := range f.release.Spec.Images {
+		ref := img.Repository + "@" + img.Digest
+		switch img.Name {
+		case "app":
+			app = ref
+		case "tests":
+			tests = ref
+		}
+	}
+	return app, tests
+}
+
+// resolve fills the app file's templates for this Release and a cluster's hosts.
+func (f *facts) resolve(hosts []string) (*appfile.App, error) {
+	file, err := f.file()
+	if err != nil {
+		return nil, err
+	}
+	_, tests := f.images()
+	return file.Resolve(appfile.TemplateContext{Version: f.release.Spec.Version, Hosts: hosts, TestsImage: tests})
 }
 
 // step is one checkpoint: it returns done when the step has finished, or a wait.
@@ -95,7 +136,9 @@ func (r *Reconciler) steps() []step {
 	return []step{
 		{ferryv1.StepUpstream, r.upstream},
 		{ferryv1.StepApproval, r.approval},
+		{ferryv1.StepPreDeploy, r.preDeploy},
 		{ferryv1.StepDeploy, r.deploy},
+		{ferryv1.StepPostDeploy, r.postDeploy},
 	}
 }
 
