@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -31,6 +32,9 @@ type Options struct {
 	LeaderElectionNamespace string
 	// Namespace limits the controller to one namespace ("" is all).
 	Namespace string
+	// SeveralPerProcess allows more than one manager in a process (tests start one per
+	// API server); controller names are otherwise unique per process.
+	SeveralPerProcess bool
 }
 
 // Scheme holds the kinds the controller reads and writes.
@@ -61,6 +65,10 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	}
 	if o.Namespace != "" {
 		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	if o.SeveralPerProcess {
+		skip := true
+		mopts.Controller = ctrlconfig.Controller{SkipNameValidation: &skip}
 	}
 	mgr, err := ctrl.NewManager(rc, mopts)
 	if err != nil {
