@@ -28,7 +28,9 @@ func TestApplicationStatus(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true}) }()
+	go func() {
+		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
+	}()
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		t.Fatal(err)
