@@ -42,14 +42,16 @@ deploy:
   helm:
     values:
       scaling: {enabled: false, min: 2}
+  postDeploy:
+    - job: {name: smoke, action: create, image: "127.0.0.1:5000/e2e/apiprobe:1", timeoutSeconds: 120, pollPeriodSeconds: 1}
   stages:
     - {name: dev, flows: [release], target: [{cluster_id: [dev-local]}]}
     - {name: prod, flows: [release], target: [{cluster_id: [dev-local]}], approvers: {groups: [hello-approvers]}}
 `
 
 // testEngine runs the controller against the dev cluster: a Release of a freshly built
-// hello image is deployed to dev with real pods, answers with its version through the
-// Service, waits for approval before prod, is refused to a user outside the approver
+// hello image is deployed to dev with real pods, passes its post-deploy hook (a real Job),
+// answers with its version through the Service, waits for approval before prod, is refused to a user outside the approver
 // group and approved by a member, and is then verified in prod.
 func (e *clusterEnv) testEngine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,6 +75,9 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	must(t, err)
 	must(t, c.Create(ctx, app))
 
+	// The post-deploy hook's image: a program that calls the API server and exits.
+	_, err = imagebuild.Build(ctx, imagebuild.Options{Dir: e.repo, Package: "./test/e2e/apiprobe", Ref: e.cfg.RegistryAddr + "/e2e/apiprobe:1", Insecure: true})
+	must(t, err)
 	version := "3.0.0"
 	_, err = imagebuild.Build(ctx, imagebuild.Options{Dir: e.repo, Package: "./examples/hello", Ref: e.cfg.RegistryAddr + "/hello:" + version,
 		LDFlags: "-X main.version=" + version, Insecure: true})
@@ -94,7 +99,12 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("release %s verified in dev %s after it was created", version, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("release %s verified in dev %s after it was created (its post-deploy Job included)", version, time.Since(start).Round(100*time.Millisecond))
+	jobs, err := e.cs.BatchV1().Jobs("e2e-hello-engine").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/hook=smoke"})
+	must(t, err)
+	if len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 {
+		t.Errorf("smoke hook jobs: %d, want one that succeeded on the real node", len(jobs.Items))
+	}
 	svc, err := e.cs.CoreV1().Services("e2e-hello-engine").Get(ctx, "hello", metav1.GetOptions{})
 	must(t, err)
 	info, err := demo.GetInfo(ctx, "http://"+svc.Spec.ClusterIP+"/info", 30*time.Second)
