@@ -80,7 +80,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err := (&release.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the release reconciler: %w", err)
 	}
-	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc}).SetupWithManager(mgr); err != nil {
+	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -4,6 +4,7 @@ package promotion_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,6 +80,23 @@ func TestHooksRunAsJobs(t *testing.T) {
 			t.Errorf("checkpoint %s: %s, want %s", step, got, want)
 		}
 	}
+	// Each step left a Kubernetes Event on the Promotion.
+	eventually(t, func() error {
+		evs, err := cs.EventsV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "regarding.name=web-2-0-0-dev"})
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, e := range evs.Items {
+			seen[e.Reason+"/"+e.Action] = true
+		}
+		for _, want := range []string{"StepStarted/preDeploy", "StepSucceeded/deploy", "PromotionFailed/postDeploy"} {
+			if !seen[want] {
+				return fmt.Errorf("no %s event among %v", want, seen)
+			}
+		}
+		return nil
+	})
 	cancel()
 	must(t, <-done)
 }

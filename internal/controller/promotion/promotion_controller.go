@@ -13,10 +13,12 @@ import (
 	"sort"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -35,12 +37,15 @@ type Reconciler struct {
 	LocalConfig *rest.Config
 	// Now is the clock (tests set it).
 	Now func() time.Time
+	// Events records a Kubernetes Event for each step (nil records none).
+	Events events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications;releases;clusters;approvaldecisions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;create
 
@@ -174,6 +179,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if newer := supersededBy(f); newer != "" {
 		msg := "superseded by " + newer + ", a newer release waiting for " + prom.Spec.Stage
 		prom.Status.Phase, prom.Status.Message = ferryv1.PromotionSuperseded, msg
+		r.event(prom, corev1.EventTypeNormal, "Superseded", "supersede", msg)
 		setCondition(prom, ferryv1.ConditionReady, metav1.ConditionFalse, "Superseded", msg)
 		setCondition(prom, ferryv1.ConditionReconciling, metav1.ConditionFalse, "Superseded", msg)
 		return ctrl.Result{}, nil
@@ -389,8 +395,18 @@ func (r *Reconciler) update(p *ferryv1.Promotion, name string, fn func(*ferryv1.
 	p.Status.Checkpoints = append(p.Status.Checkpoints, c)
 }
 
+// event records a Kubernetes Event on the Promotion.
+func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note string) {
+	if r.Events != nil {
+		r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
+	}
+}
+
 // begin records a step's start (once) and marks the Promotion running.
 func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
+	if checkpoint(p, name).Name == "" {
+		r.event(p, corev1.EventTypeNormal, "StepStarted", name, "step "+name+" started for "+p.Spec.Release)
+	}
 	r.update(p, name, func(*ferryv1.Checkpoint) {})
 	if p.Status.Phase == ferryv1.PromotionPending {
 		p.Status.Phase = ferryv1.PromotionRunning
@@ -399,6 +415,7 @@ func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
 }
 
 func (r *Reconciler) succeed(p *ferryv1.Promotion, name, msg string) {
+	r.event(p, corev1.EventTypeNormal, "StepSucceeded", name, "step "+name+" succeeded: "+msg)
 	now := metav1.NewTime(r.Now())
 	r.update(p, name, func(c *ferryv1.Checkpoint) {
 		c.Phase, c.FinishedAt, c.Message = ferryv1.CheckpointSucceeded, &now, msg
@@ -406,6 +423,7 @@ func (r *Reconciler) succeed(p *ferryv1.Promotion, name, msg string) {
 }
 
 func (r *Reconciler) fail(p *ferryv1.Promotion, name, msg string) {
+	r.event(p, corev1.EventTypeWarning, "PromotionFailed", name, msg)
 	now := metav1.NewTime(r.Now())
 	if name != "" {
 		r.update(p, name, func(c *ferryv1.Checkpoint) {
@@ -421,6 +439,7 @@ func (r *Reconciler) finish(p *ferryv1.Promotion) {
 	r.update(p, ferryv1.StepDone, func(*ferryv1.Checkpoint) {})
 	r.succeed(p, ferryv1.StepDone, "verified")
 	p.Status.Phase, p.Status.Message = ferryv1.PromotionSucceeded, "verified in "+p.Spec.Stage
+	r.event(p, corev1.EventTypeNormal, "PromotionSucceeded", ferryv1.StepDone, p.Spec.Release+" verified in "+p.Spec.Stage)
 	setCondition(p, ferryv1.ConditionReady, metav1.ConditionTrue, ferryv1.ReasonSucceeded, p.Status.Message)
 	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionFalse, ferryv1.ReasonSucceeded, p.Status.Message)
 }
