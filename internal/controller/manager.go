@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -49,8 +50,10 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// Run starts the manager and blocks until ctx ends.
+// Run starts the manager and blocks until ctx ends. It logs through the logger in ctx
+// (none: discarded).
 func Run(ctx context.Context, rc *rest.Config, o Options) error {
+	ctrl.SetLogger(logr.FromContextOrDiscard(ctx))
 	scheme, err := Scheme()
 	if err != nil {
 		return err

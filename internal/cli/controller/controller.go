@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
@@ -53,9 +52,7 @@ func (o *options) validate() error {
 }
 
 func (o *options) run(ctx context.Context) error {
-	logger := zap.New(zap.WriteTo(o.s.Err))
-	ctrl.SetLogger(logger)
-	ctx = logr.NewContext(ctx, logger)
+	ctx = logr.NewContext(ctx, zap.New(zap.WriteTo(o.s.Err)))
 	rc, _, err := kubeclient.Config(o.kubeconfig)
 	if err != nil {
 		return err
