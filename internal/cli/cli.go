@@ -13,6 +13,7 @@ import (
 	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
+	"ferry.dev/ferry/internal/cli/history"
 	"ferry.dev/ferry/internal/cli/initfile"
 	"ferry.dev/ferry/internal/cli/install"
 	"ferry.dev/ferry/internal/cli/iostreams"
@@ -37,7 +38,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s))
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), history.NewCommand(s))
 	return root
 }
 

@@ -21,6 +21,7 @@ import (
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/approval"
+	"ferry.dev/ferry/internal/cli/history"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/demo"
@@ -161,6 +162,16 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	if len(prod.Status.Approvals) != 1 || prod.Status.Approvals[0].User != "alice" || prod.Status.Approvals[0].Group != "hello-approvers" {
 		t.Errorf("approvals recorded: %+v", prod.Status.Approvals)
 	}
+
+	// `ferry history` lists both promotions, prod (the newest) first, with its approver.
+	out.Reset()
+	must(t, history.Print(ctx, c, engineNS, "hello", "", &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "prod   3.0.0    Succeeded") || !strings.Contains(lines[1], "alice (hello-approvers)") ||
+		!strings.Contains(lines[2], "dev    3.0.0    Succeeded") {
+		t.Errorf("ferry history:\n%s", out.String())
+	}
+	t.Logf("ferry history hello:\n%s", out.String())
 }
 
 // decideAs mints a kubeconfig for user in group and decides with it, as `ferry approve`.
