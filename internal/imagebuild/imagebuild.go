@@ -40,6 +40,12 @@ type Options struct {
 	Insecure bool
 }
 
+// IsLoopback reports whether an image reference names a registry on this machine, which
+// is spoken to over plain HTTP.
+func IsLoopback(ref string) bool {
+	return strings.HasPrefix(ref, "127.0.0.1:") || strings.HasPrefix(ref, "localhost:")
+}
+
 // binaryPath is where the binary sits inside the image.
 const binaryPath = "/app"
 

@@ -11,14 +11,18 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
 
-// Config loads a rest config and the namespace the kubeconfig's context names.
-func Config(kubeconfig string) (*rest.Config, string, error) {
+// Config loads a rest config and the namespace to work in: namespace when given, else
+// the one the kubeconfig's context names, else "default".
+func Config(kubeconfig, namespace string) (*rest.Config, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil)
 	rc, err := cc.ClientConfig()
 	if err != nil {
 		return nil, "", err
+	}
+	if namespace != "" {
+		return rc, namespace, nil
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil || ns == "" {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/imagebuild"
 )
 
 // Resolver finds the digest an image reference points at.
@@ -30,7 +31,7 @@ type Registry struct{}
 // Digest implements Resolver.
 func (Registry) Digest(ctx context.Context, ref string) (string, error) {
 	var opts []name.Option
-	if strings.HasPrefix(ref, "127.0.0.1:") || strings.HasPrefix(ref, "localhost:") {
+	if imagebuild.IsLoopback(ref) {
 		opts = append(opts, name.Insecure)
 	}
 	r, err := name.ParseReference(ref, opts...)

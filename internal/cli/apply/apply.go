@@ -58,12 +58,9 @@ func (o *options) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rc, ns, err := kubeclient.Config(o.kubeconfig)
+	rc, ns, err := kubeclient.Config(o.kubeconfig, o.namespace)
 	if err != nil {
 		return err
-	}
-	if o.namespace != "" {
-		ns = o.namespace
 	}
 	var src *ferryv1.AppSource
 	if o.repoURL != "" || o.revision != "" {

@@ -61,13 +61,11 @@ func (o *options) validate() error {
 }
 
 func (o *options) run(ctx context.Context) error {
-	rc, ns, err := kubeclient.Config(o.kubeconfig)
+	rc, ns, err := kubeclient.Config(o.kubeconfig, o.req.Namespace)
 	if err != nil {
 		return err
 	}
-	if o.req.Namespace == "" {
-		o.req.Namespace = ns
-	}
+	o.req.Namespace = ns
 	who, err := approval.WhoAmI(ctx, rc)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func (o *options) validate() error {
 
 func (o *options) run(ctx context.Context) error {
 	ctx = logr.NewContext(ctx, zap.New(zap.WriteTo(o.s.Err)))
-	rc, _, err := kubeclient.Config(o.kubeconfig)
+	rc, _, err := kubeclient.Config(o.kubeconfig, "")
 	if err != nil {
 		return err
 	}

@@ -181,19 +181,13 @@ func newImage(s iostreams.Streams) *cobra.Command {
 
 func (o *imageOptions) run(ctx context.Context) error {
 	res, err := imagebuild.Build(ctx, imagebuild.Options{
-		Dir: o.dir, Package: o.pkg, Ref: o.ref, LDFlags: o.ldflags, Insecure: isLoopback(o.ref),
+		Dir: o.dir, Package: o.pkg, Ref: o.ref, LDFlags: o.ldflags, Insecure: imagebuild.IsLoopback(o.ref),
 	})
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(o.s.Out, res.DigestRef())
 	return err
-}
-
-// isLoopback reports whether a reference names a registry on this machine, which is
-// spoken to over plain HTTP.
-func isLoopback(ref string) bool {
-	return strings.HasPrefix(ref, "127.0.0.1:") || strings.HasPrefix(ref, "localhost:")
 }
 
 type demoOptions struct {

@@ -36,12 +36,9 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.app = args[0]
-			rc, ns, err := kubeclient.Config(o.kubeconfig)
+			rc, ns, err := kubeclient.Config(o.kubeconfig, o.namespace)
 			if err != nil {
 				return err
-			}
-			if o.namespace != "" {
-				ns = o.namespace
 			}
 			cl, err := kubeclient.Ferry(rc)
 			if err != nil {

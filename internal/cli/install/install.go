@@ -35,7 +35,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 }
 
 func (o *options) run(ctx context.Context) error {
-	rc, _, err := kubeclient.Config(o.kubeconfig)
+	rc, _, err := kubeclient.Config(o.kubeconfig, "")
 	if err != nil {
 		return err
 	}

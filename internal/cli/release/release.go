@@ -63,12 +63,9 @@ func (o *options) validate() error {
 }
 
 func (o *options) run(ctx context.Context) error {
-	rc, ns, err := kubeclient.Config(o.kubeconfig)
+	rc, ns, err := kubeclient.Config(o.kubeconfig, o.namespace)
 	if err != nil {
 		return err
-	}
-	if o.namespace != "" {
-		ns = o.namespace
 	}
 	o.rel.Namespace = ns
 	c, err := kubeclient.Ferry(rc)

@@ -49,12 +49,9 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 }
 
 func (o *options) run(ctx context.Context) error {
-	rc, ns, err := kubeclient.Config(o.kubeconfig)
+	rc, ns, err := kubeclient.Config(o.kubeconfig, o.namespace)
 	if err != nil {
 		return err
-	}
-	if o.namespace != "" {
-		ns = o.namespace
 	}
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {
