@@ -8,6 +8,11 @@ const (
 	LabelRelease = "ferry.dev/release"
 	// LabelStage names the stage a Promotion goes to.
 	LabelStage = "ferry.dev/stage"
+	// LabelPromotion, LabelStep and LabelHook mark the Jobs a Promotion's hooks run, and
+	// the Secrets that keep their logs.
+	LabelPromotion = "ferry.dev/promotion"
+	LabelStep      = "ferry.dev/step"
+	LabelHook      = "ferry.dev/hook"
 	// AnnotationVersion is the Release's version on its Promotions (versions may hold
 	// characters labels cannot).
 	AnnotationVersion = "ferry.dev/version"

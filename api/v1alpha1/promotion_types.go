@@ -5,7 +5,7 @@ import (
 )
 
 // PromotionPhase is where a Promotion stands.
-// +kubebuilder:validation:Enum=Pending;WaitingApproval;Running;Succeeded;Failed;Superseded
+// +kubebuilder:validation:Enum=Pending;WaitingApproval;Running;RollingBack;Succeeded;Failed;Superseded
 type PromotionPhase string
 
 // The phases of a Promotion.
@@ -13,6 +13,9 @@ const (
 	PromotionPending         PromotionPhase = "Pending"
 	PromotionWaitingApproval PromotionPhase = "WaitingApproval"
 	PromotionRunning         PromotionPhase = "Running"
+	// PromotionRollingBack returns the stage to its last verified Release after a
+	// failed step; the Promotion ends Failed either way.
+	PromotionRollingBack PromotionPhase = "RollingBack"
 	PromotionSucceeded       PromotionPhase = "Succeeded"
 	PromotionFailed          PromotionPhase = "Failed"
 	PromotionSuperseded      PromotionPhase = "Superseded"
@@ -30,10 +33,14 @@ const (
 	StepPostDeploy   = "postDeploy"
 	StepTests        = "tests"
 	StepDone         = "done"
+	// StepRollback and StepRollbackTests follow a failure: the last verified Release is
+	// deployed again and its tests run.
+	StepRollback      = "rollback"
+	StepRollbackTests = "rollbackTests"
 )
 
 // PromotionSpec is one attempt to bring one Release into one stage.
-// +kubebuilder:validation:XValidation:rule="self.application == oldSelf.application && self.release == oldSelf.release && self.stage == oldSelf.stage",message="a Promotion's application, release and stage cannot change"
+// +kubebuilder:validation:XValidation:rule="self.application == oldSelf.application && self.release == oldSelf.release && self.stage == oldSelf.stage && has(self.rollback) == has(oldSelf.rollback)",message="a Promotion's application, release, stage and rollback cannot change"
 type PromotionSpec struct {
 	// Application is the Application, in the same namespace.
 	// +kubebuilder:validation:MinLength=1
@@ -47,6 +54,11 @@ type PromotionSpec struct {
 	// FreezeOverride lets the Promotion run during a freeze window; the reason is kept.
 	// +optional
 	FreezeOverride *Override `json:"freezeOverride,omitempty"`
+	// Rollback marks a person's return of the stage to a Release verified there before
+	// (`ferry rollback`): it needs no upstream stage and no approval, and a failure
+	// does not roll back again.
+	// +optional
+	Rollback *Override `json:"rollback,omitempty"`
 }
 
 // Override is a person's decision to go ahead anyway, with the reason.
@@ -102,7 +114,7 @@ const (
 // Checkpoint is one step of a Promotion.
 type Checkpoint struct {
 	// Name is the step: freeze, upstream, approval, changeRecord, preDeploy, deploy,
-	// analysis, postDeploy, tests, done.
+	// analysis, postDeploy, tests, done; rollback and rollbackTests after a failure.
 	Name  string          `json:"name"`
 	Phase CheckpointPhase `json:"phase"`
 	// +optional
@@ -128,6 +140,7 @@ type Approval struct {
 // +kubebuilder:printcolumn:name="Release",type=string,JSONPath=`.spec.release`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Rolled-Back-To",type=string,JSONPath=`.status.rollbackTo`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Promotion is one attempt to bring one Release into one stage.

@@ -20,6 +20,7 @@ import (
 	"ferry.dev/ferry/internal/cli/lint"
 	"ferry.dev/ferry/internal/cli/release"
 	"ferry.dev/ferry/internal/cli/render"
+	"ferry.dev/ferry/internal/cli/rollback"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/version"
 )
@@ -38,7 +39,8 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), history.NewCommand(s))
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), history.NewCommand(s),
+		rollback.NewCommand(s))
 	return root
 }
 

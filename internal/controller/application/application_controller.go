@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/Masterminds/semver/v3"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -19,6 +18,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	policy "ferry.dev/ferry/internal/promotion"
 )
 
 // Reconciler reconciles Applications.
@@ -105,20 +105,12 @@ func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 	stages := make([]ferryv1.StageStatus, 0, len(app.Spec.Stages))
 	for _, s := range app.Spec.Stages {
 		st := ferryv1.StageStatus{Name: s.Name}
-		var newest *ferryv1.Promotion
-		for i := range proms {
-			p := &proms[i]
-			if p.Spec.Application != app.Name || p.Spec.Stage != s.Name {
-				continue
-			}
-			switch p.Status.Phase {
-			case ferryv1.PromotionSucceeded:
-				if newest == nil || later(p, newest) {
-					newest = p
-					st.CurrentRelease, st.LastVerifiedRelease = p.Spec.Release, p.Spec.Release
-				}
-			case ferryv1.PromotionFailed, ferryv1.PromotionSuperseded:
-			default:
+		if verified := policy.Verified(proms, app.Name, s.Name); len(verified) > 0 {
+			st.CurrentRelease, st.LastVerifiedRelease = verified[0].Spec.Release, verified[0].Spec.Release
+			st.CurrentVersion = verified[0].Annotations[ferryv1.AnnotationVersion]
+		}
+		for _, p := range proms {
+			if p.Spec.Application == app.Name && p.Spec.Stage == s.Name && !finished(p.Status.Phase) {
 				st.ActivePromotion = p.Name
 			}
 		}
@@ -127,26 +119,8 @@ func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 	app.Status.Stages = stages
 }
 
-// later reports whether Promotion a finished after b. Times are kept to the second, so
-// within the same second the higher version counts as the later one.
-func later(a, b *ferryv1.Promotion) bool {
-	ta, tb := finishedAt(a), finishedAt(b)
-	if !ta.Equal(&tb) {
-		return tb.Before(&ta)
-	}
-	va, errA := semver.NewVersion(a.Annotations[ferryv1.AnnotationVersion])
-	vb, errB := semver.NewVersion(b.Annotations[ferryv1.AnnotationVersion])
-	return errA == nil && errB == nil && va.GreaterThan(vb)
-}
-
-// finishedAt is when a Promotion's done checkpoint finished.
-func finishedAt(p *ferryv1.Promotion) metav1.Time {
-	for _, c := range p.Status.Checkpoints {
-		if c.Name == ferryv1.StepDone && c.FinishedAt != nil {
-			return *c.FinishedAt
-		}
-	}
-	return metav1.Time{}
+func finished(p ferryv1.PromotionPhase) bool {
+	return p == ferryv1.PromotionSucceeded || p == ferryv1.PromotionFailed || p == ferryv1.PromotionSuperseded
 }
 
 func setConditions(app *ferryv1.Application, ready metav1.ConditionStatus, reason, msg string, stalled bool) {

@@ -30,16 +30,22 @@ const defaultDeployTimeout = 300 * time.Second
 // their objects are skipped, and said so, rather than failing the deployment.
 var optionalGroups = []string{"keda.sh", "monitoring.coreos.com"}
 
+// deployAs returns the deploy step recorded under the given checkpoint: deploy for the
+// Promotion's Release, rollback for the Release it returns to.
+func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, time.Duration, error) {
+	return func(ctx context.Context, f *facts) (bool, time.Duration, error) { return r.deploy(ctx, f, step) }
+}
+
 // deploy renders the Release for the stage, applies it to every target cluster with
 // server-side apply (idempotent: a resumed step applies the same objects again and
 // starts no new rollout), then waits for each rollout within the deploy timeout.
-func (r *Reconciler) deploy(ctx context.Context, f *facts) (bool, time.Duration, error) {
+func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, time.Duration, error) {
 	file, err := f.file()
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
 	timeout := deployTimeout(file.App, f.stage.Name)
-	started := checkpoint(f.prom, ferryv1.StepDeploy).StartedAt
+	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
 	for _, id := range f.stage.Clusters {
 		cl, rc, err := r.target(ctx, f.prom.Namespace, id)
@@ -68,14 +74,14 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts) (bool, time.Duration,
 		if started != nil && r.Now().Sub(started.Time) > timeout {
 			return false, 0, fmt.Errorf("%w: rollout not finished within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 		}
-		setMessage(f.prom, ferryv1.StepDeploy, msg)
+		setMessage(f.prom, step, msg)
 		return false, 2 * time.Second, nil
 	}
 	msg := fmt.Sprintf("%s rolled out to %s", f.release.Spec.Version, strings.Join(f.stage.Clusters, ", "))
 	if len(notes) > 0 {
 		msg += "; " + strings.Join(notes, "; ")
 	}
-	setMessage(f.prom, ferryv1.StepDeploy, msg)
+	setMessage(f.prom, step, msg)
 	return true, 0, nil
 }
 

@@ -126,7 +126,8 @@ func hookJob(f *facts, app *appfile.App, step string, h *appfile.JobHook) *batch
 		env = append(env, corev1.EnvVar{Name: k, Value: h.Env[k]})
 	}
 	env = append(env, corev1.EnvVar{Name: "FERRY_VERSION", Value: f.release.Spec.Version}, corev1.EnvVar{Name: "FERRY_STAGE", Value: f.stage.Name})
-	labels := map[string]string{ferryv1.LabelApplication: f.app.Name, ferryv1.LabelStage: f.stage.Name, "ferry.dev/hook": h.Name}
+	labels := map[string]string{ferryv1.LabelApplication: f.app.Name, ferryv1.LabelStage: f.stage.Name, ferryv1.LabelRelease: f.release.Name,
+		ferryv1.LabelPromotion: f.prom.Name, ferryv1.LabelStep: step, ferryv1.LabelHook: h.Name}
 	zero := int32(0)
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},

@@ -142,7 +142,7 @@ func (r *Reconciler) steps() []step {
 		{ferryv1.StepUpstream, r.upstream},
 		{ferryv1.StepApproval, r.approval},
 		{ferryv1.StepPreDeploy, r.preDeploy},
-		{ferryv1.StepDeploy, r.deploy},
+		{ferryv1.StepDeploy, r.deployAs(ferryv1.StepDeploy)},
 		{ferryv1.StepPostDeploy, r.postDeploy},
 	}
 }
@@ -176,6 +176,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if prom.Status.Phase == "" {
 		prom.Status.Phase = ferryv1.PromotionPending
 	}
+	if prom.Status.Phase == ferryv1.PromotionRollingBack {
+		return r.rollBack(ctx, f)
+	}
 	if newer := supersededBy(f); newer != "" {
 		msg := "superseded by " + newer + ", a newer release waiting for " + prom.Spec.Stage
 		prom.Status.Phase, prom.Status.Message = ferryv1.PromotionSuperseded, msg
@@ -184,15 +187,43 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		setCondition(prom, ferryv1.ConditionReconciling, metav1.ConditionFalse, "Superseded", msg)
 		return ctrl.Result{}, nil
 	}
-	for _, s := range r.steps() {
+	done, res, err := r.pass(ctx, f, r.steps())
+	var failed *stepFailure
+	if errors.As(err, &failed) {
+		// A failure after the deploy began may have changed the stage: return it to
+		// the Release verified there last. Nothing changed before the deploy.
+		if deploying(prom) && prom.Spec.Rollback == nil {
+			return r.startRollback(ctx, f, failed)
+		}
+		r.fail(prom, failed.step, failed.msg)
+		return ctrl.Result{}, nil
+	}
+	if err != nil || !done {
+		return res, err
+	}
+	r.finish(prom)
+	return ctrl.Result{}, nil
+}
+
+// stepFailure is a step that ran and failed, or could not run as specified: the
+// Promotion fails without retrying the step.
+type stepFailure struct{ step, msg string }
+
+func (e *stepFailure) Error() string { return e.step + ": " + e.msg }
+
+// pass runs the steps in order, skipping those that finished, until one waits; done is
+// true when all have finished. A step's failure comes back as a *stepFailure.
+func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ctrl.Result, error) {
+	prom := f.prom
+	for _, s := range steps {
 		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
 			continue
 		}
 		// One Promotion deploys to a stage at a time; the others wait before starting.
-		if s.name == ferryv1.StepDeploy && !deploying(prom) {
+		if (s.name == ferryv1.StepDeploy || s.name == ferryv1.StepRollback) && checkpoint(prom, s.name).Phase == "" {
 			if other := busyWith(f); other != "" {
 				prom.Status.Message = "waiting for " + other + " to finish in " + prom.Spec.Stage
-				return ctrl.Result{RequeueAfter: jitter(2 * time.Second)}, nil
+				return false, ctrl.Result{RequeueAfter: jitter(2 * time.Second)}, nil
 			}
 		}
 		r.begin(prom, s.name)
@@ -200,18 +231,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err != nil {
 			var invalid *invalidError
 			if errors.As(err, &invalid) || errors.Is(err, errStepFailed) {
-				r.fail(prom, s.name, err.Error())
-				return ctrl.Result{}, nil
+				return false, ctrl.Result{}, &stepFailure{s.name, err.Error()}
 			}
-			return ctrl.Result{}, err
+			return false, ctrl.Result{}, err
 		}
 		if !done {
-			return ctrl.Result{RequeueAfter: jitter(wait)}, nil
+			return false, ctrl.Result{RequeueAfter: jitter(wait)}, nil
 		}
 		r.succeed(prom, s.name, checkpoint(prom, s.name).Message)
 	}
-	r.finish(prom)
-	return ctrl.Result{}, nil
+	return true, ctrl.Result{}, nil
 }
 
 // jitter spreads requeues of many Promotions over up to a tenth more time, so they do
@@ -292,12 +321,14 @@ func deploying(p *ferryv1.Promotion) bool {
 // supersededBy returns the newer Promotion that replaces this one, if this one has not
 // started deploying and a Release of a higher version waits for the same stage.
 func supersededBy(f *facts) string {
-	if deploying(f.prom) {
+	// A rollback is a person's explicit choice of an older version: it is never replaced,
+	// and it replaces nothing.
+	if deploying(f.prom) || f.prom.Spec.Rollback != nil {
 		return ""
 	}
 	waiting := []policy.Waiting{{Name: f.prom.Name, Version: f.release.Spec.Version}}
 	for _, p := range f.siblings {
-		if !finished(p.Status.Phase) && !deploying(&p) {
+		if !finished(p.Status.Phase) && !deploying(&p) && p.Spec.Rollback == nil {
 			waiting = append(waiting, policy.Waiting{Name: p.Name, Version: p.Annotations[ferryv1.AnnotationVersion]})
 		}
 	}
@@ -324,6 +355,16 @@ func busyWith(f *facts) string {
 
 // upstream waits until the stage before verified the Release.
 func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration, error) {
+	if rb := f.prom.Spec.Rollback; rb != nil {
+		// A rollback returns to a Release this stage verified before, and only to one.
+		for _, v := range f.release.Status.VerifiedStages {
+			if v.Stage == f.stage.Name {
+				setMessage(f.prom, ferryv1.StepUpstream, fmt.Sprintf("rollback by %s: %s", orSomeone(rb.User), rb.Reason))
+				return true, 0, nil
+			}
+		}
+		return false, 0, &invalidError{fmt.Sprintf("cannot roll back to %s: it was never verified in %s", f.release.Spec.Version, f.stage.Name)}
+	}
 	ok, up, err := policy.UpstreamVerified(f.path, f.stage.Name, f.release.Status.VerifiedStages)
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
@@ -343,6 +384,11 @@ func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration,
 // approval waits until the stage's approver groups reach the quorum; a rejection by an
 // approver ends the Promotion.
 func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration, error) {
+	if f.prom.Spec.Rollback != nil {
+		// The version was approved when it first entered the stage.
+		setMessage(f.prom, ferryv1.StepApproval, "rollback: approved when "+f.release.Spec.Version+" first entered "+f.stage.Name)
+		return true, 0, nil
+	}
 	// Approvals come only from ApprovalDecisions, whose author the API server checked.
 	given, rejected := policy.Decisions(f.stage, f.decisions)
 	f.prom.Status.Approvals = given
@@ -366,6 +412,13 @@ func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration,
 	setMessage(f.prom, ferryv1.StepApproval, msg)
 	f.prom.Status.Message = msg
 	return false, 0, nil
+}
+
+func orSomeone(user string) string {
+	if user == "" {
+		return "someone"
+	}
+	return user
 }
 
 func finished(p ferryv1.PromotionPhase) bool {
@@ -424,15 +477,21 @@ func (r *Reconciler) succeed(p *ferryv1.Promotion, name, msg string) {
 
 func (r *Reconciler) fail(p *ferryv1.Promotion, name, msg string) {
 	r.event(p, corev1.EventTypeWarning, "PromotionFailed", name, msg)
-	now := metav1.NewTime(r.Now())
-	if name != "" {
-		r.update(p, name, func(c *ferryv1.Checkpoint) {
-			c.Phase, c.FinishedAt, c.Message = ferryv1.CheckpointFailed, &now, msg
-		})
-	}
+	r.markFailed(p, name, msg)
 	p.Status.Phase, p.Status.Message = ferryv1.PromotionFailed, msg
 	setCondition(p, ferryv1.ConditionReady, metav1.ConditionFalse, ferryv1.ReasonFailed, msg)
 	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionFalse, ferryv1.ReasonFailed, msg)
+}
+
+// markFailed records a step's failure in its checkpoint.
+func (r *Reconciler) markFailed(p *ferryv1.Promotion, name, msg string) {
+	if name == "" {
+		return
+	}
+	now := metav1.NewTime(r.Now())
+	r.update(p, name, func(c *ferryv1.Checkpoint) {
+		c.Phase, c.FinishedAt, c.Message = ferryv1.CheckpointFailed, &now, msg
+	})
 }
 
 func (r *Reconciler) finish(p *ferryv1.Promotion) {
