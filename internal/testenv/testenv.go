@@ -118,3 +118,9 @@ var ApproverRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"ferry.dev"}, Resources: []string{"applications", "promotions"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{"ferry.dev"}, Resources: []string{"approvaldecisions"}, Verbs: []string{"create"}},
 }
+
+// RollbackRules are what a person needs to roll a stage back with `ferry rollback`.
+var RollbackRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"ferry.dev"}, Resources: []string{"applications", "promotions", "releases"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"ferry.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create"}},
+}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -231,7 +232,7 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		if err != nil {
 			var invalid *invalidError
 			if errors.As(err, &invalid) || errors.Is(err, errStepFailed) {
-				return false, ctrl.Result{}, &stepFailure{s.name, err.Error()}
+				return false, ctrl.Result{}, &stepFailure{s.name, strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")}
 			}
 			return false, ctrl.Result{}, err
 		}
