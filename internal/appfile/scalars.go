@@ -38,6 +38,10 @@ type Schedule string
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 func (s *Schedule) setScalar(text string) error {
+	// The cron library panics on a bare "TZ=" prefix; a time zone has no place here anyway.
+	if strings.HasPrefix(text, "TZ=") || strings.HasPrefix(text, "CRON_TZ=") {
+		return fmt.Errorf("%q is not a cron schedule: a time zone prefix is not accepted (expected five fields such as \"0 8 * * 1-5\")", text)
+	}
 	if _, err := cronParser.Parse(text); err != nil {
 		return fmt.Errorf("%q is not a cron schedule: %w (expected five fields such as \"0 8 * * 1-5\")", text, err)
 	}

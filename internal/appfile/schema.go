@@ -1,5 +1,11 @@
 package appfile
 
+import (
+	"fmt"
+
+	"ferry.dev/ferry/internal/freeze"
+)
+
 // App is an application's delivery, as written in ferry.yml / kitt.yml after its profiles
 // are merged under it. Field names are the file's keys.
 type App struct {
@@ -99,6 +105,8 @@ type Deploy struct {
 	PostDeploy []Hook `yaml:"postDeploy"`
 	// CreateChangeRecord opens a change record for each production deployment.
 	CreateChangeRecord *bool `yaml:"createChangeRecord"`
+	// FreezeWindows are times when no stage deploys; each stage may add its own.
+	FreezeWindows []FreezeWindow `yaml:"freezeWindows"`
 }
 
 // Strategies of ReleaseType.Strategy.
@@ -183,6 +191,72 @@ type Stage struct {
 	ReleaseType *ReleaseType `yaml:"releaseType"`
 	// CreateChangeRecord overrides deploy.createChangeRecord.
 	CreateChangeRecord *bool `yaml:"createChangeRecord"`
+	// FreezeWindows are times when this stage does not deploy, besides
+	// deploy.freezeWindows.
+	FreezeWindows []FreezeWindow `yaml:"freezeWindows"`
+}
+
+// FreezeWindow is a time during which deployments wait: recurring (cron and duration)
+// or fixed (start and end), read by the rules of package freeze.
+type FreezeWindow struct {
+	// Name says which window holds a deployment back (default: the window's field path).
+	Name string `yaml:"name"`
+	// Cron is the schedule of the window's starts, five fields or a descriptor such as
+	// @weekly; Duration is how long each lasts, as Go writes it (64h, 30m).
+	Cron     string `yaml:"cron"`
+	Duration string `yaml:"duration"`
+	// Start and End bound a fixed window, RFC 3339 or YYYY-MM-DD (a whole day, so that
+	// an end date is frozen too).
+	Start string `yaml:"start"`
+	End   string `yaml:"end"`
+	// TimeZone is the IANA zone the cron and the dates are read in (default UTC).
+	TimeZone string `yaml:"timeZone"`
+}
+
+func (w FreezeWindow) spec() freeze.Spec {
+	return freeze.Spec{Name: w.Name, Cron: w.Cron, Duration: w.Duration, Start: w.Start, End: w.End, TimeZone: w.TimeZone}
+}
+
+// FreezeWindows returns the windows during which a stage does not deploy: the
+// application's (deploy.freezeWindows), then the stage's own. A window without a name is
+// named by its field path, so that a waiting deployment can say which one holds it.
+func (a *App) FreezeWindows(stage string) ([]freeze.Window, error) {
+	s, _, err := a.Stage(stage)
+	if err != nil {
+		return nil, err
+	}
+	stagePath := fmt.Sprintf("%s.freezeWindows", a.stagePath(stage))
+	out := make([]freeze.Window, 0, len(a.Deploy.FreezeWindows)+len(s.FreezeWindows))
+	for _, list := range []struct {
+		path    string
+		windows []FreezeWindow
+	}{{"deploy.freezeWindows", a.Deploy.FreezeWindows}, {stagePath, s.FreezeWindows}} {
+		for i, fw := range list.windows {
+			if fw.Name == "" {
+				fw.Name = fmt.Sprintf("%s[%d]", list.path, i)
+			}
+			w, err := freeze.Parse(fw.spec())
+			if err != nil {
+				return nil, fmt.Errorf("freeze window %q: %w", fw.Name, err)
+			}
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// stagePath returns the field path of the named stage, as validation reports it.
+func (a *App) stagePath(stage string) string {
+	list := "deploy.stages"
+	if len(a.Deploy.Stages) == 0 {
+		list = "stages"
+	}
+	for i, s := range a.AllStages() {
+		if s.Name == stage {
+			return fmt.Sprintf("%s[%d]", list, i)
+		}
+	}
+	return list
 }
 
 // Target is a set of clusters.

@@ -1,11 +1,14 @@
 package appfile
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"ferry.dev/ferry/internal/freeze"
 )
 
 // validator checks the meaning of a decoded App; positions come from the decoder.
@@ -69,6 +72,7 @@ func (v *validator) app(a *App, stagesPath string, stageValues []Values) {
 	v.releaseType("deploy.releaseType", &a.Deploy.ReleaseType)
 	v.hooks("deploy.preDeploy", a.Deploy.PreDeploy)
 	v.hooks("deploy.postDeploy", a.Deploy.PostDeploy)
+	v.freezeWindows("deploy.freezeWindows", a.Deploy.FreezeWindows)
 	v.values("deploy.helm.values", a.Deploy.Helm.Values)
 	if h := a.Deploy.Helm; h.Chart == "" && (h.Repo != "" || h.Version != "") {
 		v.add("deploy.helm.repo", "repo and version name where to find deploy.helm.chart, which is not set")
@@ -125,6 +129,7 @@ func (v *validator) stages(path string, stages []Stage, values []Values) {
 		if s.Alerts != nil {
 			v.emails(sp+".alerts.email", s.Alerts.Email)
 		}
+		v.freezeWindows(sp+".freezeWindows", s.FreezeWindows)
 		if i < len(values) {
 			v.values(sp+".helm.values", values[i])
 		}
@@ -192,6 +197,26 @@ func (v *validator) hooks(path string, hooks []Hook) {
 			if c.Org == "" || c.Project == "" {
 				v.add(hp+".concord", "a concord hook needs org and project")
 			}
+		}
+	}
+}
+
+// freezeWindows checks each window by the rules that will apply it, reporting each
+// problem at the field it is about.
+func (v *validator) freezeWindows(path string, ws []FreezeWindow) {
+	for i, w := range ws {
+		wp := fmt.Sprintf("%s[%d]", path, i)
+		_, err := freeze.Parse(w.spec())
+		var fes freeze.FieldErrors
+		if !errors.As(err, &fes) {
+			continue
+		}
+		for _, fe := range fes {
+			p := wp
+			if fe.Field != "" {
+				p += "." + fe.Field
+			}
+			v.add(p, "%s", fe.Err.Error())
 		}
 	}
 }
