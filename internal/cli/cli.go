@@ -39,7 +39,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), history.NewCommand(s),
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s),
 		rollback.NewCommand(s))
 	return root
 }

@@ -1,5 +1,6 @@
-// Package approve implements `ferry approve APP STAGE` and `ferry reject APP STAGE
-// --reason R`: a person's decision on the Promotion waiting for approval in a stage.
+// Package approve implements `ferry approve APP STAGE`, `ferry reject APP STAGE --reason
+// R` and `ferry override-freeze APP STAGE --reason R`: a person's decision on the
+// Promotion waiting in a stage.
 package approve
 
 import (
@@ -80,4 +81,43 @@ func (o *options) run(ctx context.Context) error {
 	}
 	_, err = fmt.Fprintf(o.s.Out, "%s: %s as %s on %s\n", d.Spec.User, d.Spec.Decision, d.Spec.Group, d.Spec.Promotion)
 	return err
+}
+
+// NewOverrideFreezeCommand returns the override-freeze verb.
+func NewOverrideFreezeCommand(s iostreams.Streams) *cobra.Command {
+	var kubeconfig string
+	req := approval.Request{}
+	cmd := &cobra.Command{
+		Use:   "override-freeze APP STAGE --reason R",
+		Short: "Let the promotion held by a freeze window in a stage go on, with a reason",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			req.Application, req.Stage = args[0], args[1]
+			rc, ns, err := kubeclient.Config(kubeconfig, req.Namespace)
+			if err != nil {
+				return err
+			}
+			req.Namespace = ns
+			who, err := approval.WhoAmI(c.Context(), rc)
+			if err != nil {
+				return err
+			}
+			fc, err := kubeclient.Ferry(rc)
+			if err != nil {
+				return err
+			}
+			p, err := approval.OverrideFreeze(c.Context(), fc, who, req)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(s.Out, "%s: freeze overridden on %s: %s\n", who.User, p.Name, req.Reason)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVarP(&req.Namespace, "namespace", "n", "", "namespace of the Application (default: the kubeconfig's)")
+	f.StringVar(&req.Reason, "reason", "", "why (kept in the Promotion)")
+	_ = cmd.MarkFlagRequired("reason")
+	return cmd
 }

@@ -140,6 +140,7 @@ type step struct {
 
 func (r *Reconciler) steps() []step {
 	return []step{
+		{ferryv1.StepFreeze, r.freezeCheck},
 		{ferryv1.StepUpstream, r.upstream},
 		{ferryv1.StepApproval, r.approval},
 		{ferryv1.StepPreDeploy, r.preDeploy},
@@ -225,6 +226,12 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 			if other := busyWith(f); other != "" {
 				prom.Status.Message = "waiting for " + other + " to finish in " + prom.Spec.Stage
 				return false, ctrl.Result{RequeueAfter: jitter(2 * time.Second)}, nil
+			}
+		}
+		if s.name == ferryv1.StepPreDeploy && checkpoint(prom, s.name).Phase == "" {
+			if msg, wait := r.frozenBeforeDeploy(f); msg != "" {
+				prom.Status.Message = msg
+				return false, ctrl.Result{RequeueAfter: wait}, nil
 			}
 		}
 		r.begin(prom, s.name)
