@@ -323,6 +323,18 @@ func (a *App) Stage(name string) (Stage, Values, error) {
 	return Stage{}, Values{}, errors.New("no stage " + fmt.Sprintf("%q", name) + " (stages: " + strings.Join(names, ", ") + ")")
 }
 
+// ForStage returns a copy of the app as the named stage sees it: with the stage's
+// namespace, when it names one, in place of deploy.namespace.
+func (a *App) ForStage(name string) *App {
+	s, _, err := a.Stage(name)
+	if err != nil || s.Namespace == "" {
+		return a
+	}
+	cp := *a
+	cp.Deploy.Namespace = s.Namespace
+	return &cp
+}
+
 // Merged returns the file with its profiles merged in, as YAML: what an Application
 // stores, so that it no longer depends on where the profiles came from.
 func (f *File) Merged() ([]byte, error) {

@@ -181,6 +181,9 @@ type Stage struct {
 	Flows []string `yaml:"flows"`
 	// Target lists the clusters, as [{cluster_id: [ids...]}].
 	Target []Target `yaml:"target"`
+	// Namespace overrides deploy.namespace for this stage, so that stages sharing a
+	// cluster do not share objects.
+	Namespace string `yaml:"namespace"`
 	// Approvers must approve before the stage deploys.
 	Approvers *Approvers `yaml:"approvers"`
 	// Helm overrides the shared workload settings for this stage.

@@ -108,6 +108,9 @@ func (v *validator) stages(path string, stages []Stage, values []Values) {
 		for j, f := range s.Flows {
 			v.oneOf(fmt.Sprintf("%s.flows[%d]", sp, j), f, FlowRelease, FlowPR, FlowBranch)
 		}
+		if s.Namespace != "" {
+			v.dnsLabel(sp+".namespace", s.Namespace)
+		}
 		ids := 0
 		for _, t := range s.Target {
 			ids += len(t.ClusterID)

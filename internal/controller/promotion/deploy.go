@@ -45,6 +45,7 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		return false, 0, &invalidError{err.Error()}
 	}
 	timeout := deployTimeout(file.App, f.stage.Name)
+	ns := file.App.ForStage(f.stage.Name).Deploy.Namespace
 	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
 	for _, id := range f.stage.Clusters {
@@ -56,12 +57,12 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		if err != nil {
 			return false, 0, &invalidError{err.Error()}
 		}
-		skipped, err := apply(ctx, rc, file.App.Deploy.Namespace, objs)
+		skipped, err := apply(ctx, rc, ns, objs)
 		if err != nil {
 			return false, 0, err
 		}
 		notes = append(notes, skipped...)
-		done, msg, err := rolledOut(ctx, rc, file.App.Deploy.Namespace, file.App.Build.Artifact)
+		done, msg, err := rolledOut(ctx, rc, ns, file.App.Build.Artifact)
 		if err != nil {
 			return false, 0, err
 		}

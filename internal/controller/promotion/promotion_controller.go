@@ -129,7 +129,11 @@ func (f *facts) resolve(hosts []string) (*appfile.App, error) {
 		return nil, err
 	}
 	_, tests := f.images()
-	return file.Resolve(appfile.TemplateContext{Version: f.release.Spec.Version, Hosts: hosts, TestsImage: tests})
+	app, err := file.Resolve(appfile.TemplateContext{Version: f.release.Spec.Version, Hosts: hosts, TestsImage: tests})
+	if err != nil {
+		return nil, err
+	}
+	return app.ForStage(f.stage.Name), nil
 }
 
 // step is one checkpoint: it returns done when the step has finished, or a wait.
