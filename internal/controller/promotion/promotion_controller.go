@@ -150,6 +150,7 @@ func (r *Reconciler) steps() []step {
 		{ferryv1.StepPreDeploy, r.preDeploy},
 		{ferryv1.StepDeploy, r.deployAs(ferryv1.StepDeploy)},
 		{ferryv1.StepPostDeploy, r.postDeploy},
+		{ferryv1.StepTests, r.tests},
 	}
 }
 

@@ -62,7 +62,10 @@ func (r *Reconciler) rollBack(ctx context.Context, f *facts) (ctrl.Result, error
 	steps := []step{
 		{ferryv1.StepRollback, r.deployAs(ferryv1.StepRollback)},
 		{ferryv1.StepRollbackTests, func(ctx context.Context, f *facts) (bool, time.Duration, error) {
-			return r.hooks(ctx, f, ferryv1.StepRollbackTests, func(a *appfile.App) []appfile.Hook { return a.Deploy.PostDeploy })
+			// The returned-to version's post-deploy hooks, then its tests image.
+			return r.hooks(ctx, f, ferryv1.StepRollbackTests, func(a *appfile.App) []appfile.Hook {
+				return append(append([]appfile.Hook(nil), a.Deploy.PostDeploy...), testsHook(f)...)
+			})
 		}},
 	}
 	done, res, err := r.pass(ctx, back, steps)

@@ -1,0 +1,51 @@
+// Package main is hello's regression tests, shipped as hello's tests image and run by
+// Ferry as a Job after each deployment: it asks the hello Service of its own namespace
+// for /info a few times and fails unless every answer is a 200 naming the version under
+// test (FERRY_VERSION, which Ferry sets).
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	url := os.Getenv("HELLO_URL")
+	if url == "" {
+		url = "http://hello/info"
+	}
+	want := os.Getenv("FERRY_VERSION")
+	client := &http.Client{Timeout: 5 * time.Second}
+	const tries = 5
+	for i := range tries {
+		if err := check(client, url, want); err != nil {
+			fmt.Printf("FAIL %d/%d: %v\n", i+1, tries, err)
+			os.Exit(1)
+		}
+		fmt.Printf("ok %d/%d: %s answers %s\n", i+1, tries, url, want)
+	}
+}
+
+func check(client *http.Client, url, want string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var info struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if want != "" && info.Version != want {
+		return fmt.Errorf("GET %s: version %s, want %s", url, info.Version, want)
+	}
+	return nil
+}

@@ -1,0 +1,28 @@
+package promotion
+
+import (
+	"context"
+	"time"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+)
+
+// testsTimeout bounds a run of the tests image.
+const testsTimeout = 10 * 60
+
+// tests runs the Release's tests image, when it has one, as a Job after the
+// post-deploy hooks: the app's regression tests, versioned with it.
+func (r *Reconciler) tests(ctx context.Context, f *facts) (bool, time.Duration, error) {
+	return r.hooks(ctx, f, ferryv1.StepTests, func(*appfile.App) []appfile.Hook { return testsHook(f) })
+}
+
+// testsHook is the Job hook that runs the tests image (none without one).
+func testsHook(f *facts) []appfile.Hook {
+	_, image := f.images()
+	if image == "" {
+		return nil
+	}
+	timeout, poll := testsTimeout, 2
+	return []appfile.Hook{{Job: &appfile.JobHook{Name: "tests", Image: image, TimeoutSeconds: &timeout, PollPeriodSeconds: &poll}}}
+}
