@@ -86,7 +86,8 @@ func TestDevCluster(t *testing.T) {
 	t.Run("minted users obey RBAC", env.testMintedUsers)
 	t.Run("simulated nodes run simulated pods", env.testKwok)
 	t.Run("Ferry's API is installed", env.testFerryAPI)
-	t.Run("a release travels to dev by itself and to prod once approved", env.testEngine)
+	t.Run("a release travels three stages with approvals, and a failing one rolls back", env.testEngine)
+	t.Run("a delivery completes exactly once while the controller is killed ten times", env.testKilledController)
 	t.Run("status reports healthy", env.testStatus)
 	t.Run("up again changes nothing", env.testIdempotentUp)
 	if t.Failed() {

@@ -33,27 +33,32 @@ import (
 
 const engineNS = "e2e-engine"
 
-// engineApp is hello's delivery with two stages on the dev cluster: dev deploys by
-// itself, prod waits for an approver.
+// engineApp is hello's delivery through three stages on the dev cluster, each in its own
+// namespace: dev deploys by itself, stage waits for one approver, prod for two approver
+// groups. The Release's tests image runs after each deployment.
 const engineApp = `profiles: [go-service]
 build: {buildType: go, artifact: hello}
 deploy:
-  namespace: e2e-hello-engine
+  namespace: e2e-hello
   releaseType: {deployTimeout: 120}
   helm:
     values:
       scaling: {enabled: false, min: 2}
   postDeploy:
-    - job: {name: smoke, action: create, image: "127.0.0.1:5000/e2e/apiprobe:1", timeoutSeconds: 120, pollPeriodSeconds: 1}
+    - job: {name: apiprobe, action: create, image: "127.0.0.1:5000/e2e/apiprobe:1", timeoutSeconds: 120, pollPeriodSeconds: 1}
   stages:
-    - {name: dev, flows: [release], target: [{cluster_id: [dev-local]}]}
-    - {name: prod, flows: [release], target: [{cluster_id: [dev-local]}], approvers: {groups: [hello-approvers]}}
+    - {name: dev, namespace: e2e-hello-dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+    - {name: stage, namespace: e2e-hello-stage, flows: [release], target: [{cluster_id: [dev-local]}], approvers: {groups: [hello-approvers]}}
+    - {name: prod, namespace: e2e-hello-prod, flows: [release], target: [{cluster_id: [dev-local]}], approvers: {groups: [hello-leads, hello-sre], quorum: 2}}
 `
 
-// testEngine runs the controller against the dev cluster: a Release of a freshly built
-// hello image is deployed to dev with real pods, passes its post-deploy hook (a real Job),
-// answers with its version through the Service, waits for approval before prod, is refused to a user outside the approver
-// group and approved by a member, and is then verified in prod.
+// testEngine runs the controller against the dev cluster with real pods. Version 3.0.0
+// is deployed to dev by itself and passes its post-deploy hook and its tests image (real
+// Jobs); stage waits for approval, refuses a user outside the approver group and goes on
+// when a member approves; prod needs two distinct members of its two groups. Each stage
+// then answers 3.0.0 through its Service. Version 3.1.0, whose answers fail, fails its
+// tests in dev: dev returns to 3.0.0 by itself, 3.0.0's tests run again, dev answers
+// 3.0.0, and the Promotion says why.
 func (e *clusterEnv) testEngine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -76,102 +81,171 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	must(t, err)
 	must(t, c.Create(ctx, app))
 
-	// The post-deploy hook's image: a program that calls the API server and exits.
-	_, err = imagebuild.Build(ctx, imagebuild.Options{Dir: e.repo, Package: "./test/e2e/apiprobe", Ref: e.cfg.RegistryAddr + "/e2e/apiprobe:1", Insecure: true})
-	must(t, err)
-	version := "3.0.0"
-	_, err = imagebuild.Build(ctx, imagebuild.Options{Dir: e.repo, Package: "./examples/hello", Ref: e.cfg.RegistryAddr + "/hello:" + version,
-		LDFlags: "-X main.version=" + version, Insecure: true})
-	must(t, err)
+	// The post-deploy hook's image calls the API server; the tests image calls hello.
+	e.buildImage(t, "./test/e2e/apiprobe", "e2e/apiprobe:1", "")
+	e.buildImage(t, "./examples/hello/smoke", "hello-smoke:1", "")
+	e.buildImage(t, "./examples/hello", "hello:3.0.0", "-X main.version=3.0.0")
 	start := time.Now()
-	rel, err := release.Create(ctx, c, release.Registry{}, release.Options{Namespace: engineNS, Application: "hello", Image: e.cfg.RegistryAddr + "/hello:" + version})
-	must(t, err)
+	v1 := e.release(t, c, "3.0.0")
+	dev := e.waitPhase(t, c, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
+	t.Logf("release 3.0.0 verified in dev %s after it was created (its hook and tests Jobs included)", time.Since(start).Round(100*time.Millisecond))
+	for _, hook := range []string{"apiprobe", "tests"} {
+		jobs, err := e.cs.BatchV1().Jobs("e2e-hello-dev").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/hook=" + hook})
+		must(t, err)
+		if len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 {
+			t.Errorf("%s jobs: %d, want one that succeeded on the real node", hook, len(jobs.Items))
+		}
+	}
+	if checkpointPhase(dev, ferryv1.StepTests) != ferryv1.CheckpointSucceeded {
+		t.Errorf("dev tests checkpoint: %+v", dev.Status.Checkpoints)
+	}
+	e.answers(t, "e2e-hello-dev", "3.0.0")
+	e.waitPhase(t, c, v1.Name+"-stage", ferryv1.PromotionWaitingApproval, 30*time.Second)
 
-	dev := &ferryv1.Promotion{}
-	eventually(t, 3*time.Minute, "dev promotion succeeds", func() error {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-dev"}, dev); err != nil {
-			return err
-		}
-		if dev.Status.Phase == ferryv1.PromotionFailed {
-			t.Fatalf("dev promotion failed: %s", dev.Status.Message)
-		}
-		if dev.Status.Phase != ferryv1.PromotionSucceeded {
-			return fmt.Errorf("phase %s: %+v", dev.Status.Phase, dev.Status.Checkpoints)
+	// `ferry status` shows the stages as a person would read them.
+	e.statusShows(t, c, "dev    3.0.0", "stage  -        3.0.0 (WaitingApproval)  approval  0/1 []     waiting for 1 of [hello-approvers] to approve (0 so far)")
+
+	// People approve with kubeconfigs of their own: the API server says who they are.
+	e.grantApprovers(t, "hello-approvers", "hello-leads", "hello-sre", "others")
+	req := approval.Request{Namespace: engineNS, Application: "hello", Stage: "stage", Decision: ferryv1.DecisionApprove}
+	if err := e.decideAs(t, "mallory", "others", req); err == nil || !strings.Contains(err.Error(), "mallory is not in an approver group of stage stage") {
+		t.Errorf("mallory: %v", err)
+	}
+	must(t, e.decideAs(t, "alice", "hello-approvers", req))
+	e.waitPhase(t, c, v1.Name+"-stage", ferryv1.PromotionSucceeded, 2*time.Minute)
+	e.answers(t, "e2e-hello-stage", "3.0.0")
+
+	prod := e.waitPhase(t, c, v1.Name+"-prod", ferryv1.PromotionWaitingApproval, 30*time.Second)
+	req.Stage = "prod"
+	must(t, e.decideAs(t, "bob", "hello-leads", req))
+	if err := e.decideAs(t, "bob", "hello-leads", req); err == nil || !strings.Contains(err.Error(), "bob has already approved") {
+		t.Errorf("bob twice: %v", err)
+	}
+	eventually(t, 30*time.Second, "prod counts bob once", func() error {
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: v1.Name + "-prod"}, prod))
+		if len(prod.Status.Approvals) != 1 || prod.Status.Phase != ferryv1.PromotionWaitingApproval {
+			return fmt.Errorf("phase %s, approvals %+v", prod.Status.Phase, prod.Status.Approvals)
 		}
 		return nil
 	})
-	t.Logf("release %s verified in dev %s after it was created (its post-deploy Job included)", version, time.Since(start).Round(100*time.Millisecond))
-	jobs, err := e.cs.BatchV1().Jobs("e2e-hello-engine").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/hook=smoke"})
-	must(t, err)
-	if len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 {
-		t.Errorf("smoke hook jobs: %d, want one that succeeded on the real node", len(jobs.Items))
+	must(t, e.decideAs(t, "carol", "hello-sre", req))
+	prod = e.waitPhase(t, c, v1.Name+"-prod", ferryv1.PromotionSucceeded, 2*time.Minute)
+	if len(prod.Status.Approvals) != 2 || prod.Status.Approvals[0].User != "bob" || prod.Status.Approvals[1].User != "carol" {
+		t.Errorf("prod approvals recorded: %+v", prod.Status.Approvals)
 	}
-	svc, err := e.cs.CoreV1().Services("e2e-hello-engine").Get(ctx, "hello", metav1.GetOptions{})
-	must(t, err)
-	info, err := demo.GetInfo(ctx, "http://"+svc.Spec.ClusterIP+"/info", 30*time.Second)
-	must(t, err)
-	if info.Version != version {
-		t.Errorf("dev answers version %s, want %s", info.Version, version)
+	e.answers(t, "e2e-hello-prod", "3.0.0")
+
+	// 3.1.0 answers every request with an error: its tests fail in dev and dev returns.
+	e.buildImage(t, "./examples/hello", "hello:3.1.0", "-X main.version=3.1.0", "HELLO_ERROR_RATE=1")
+	v2 := e.release(t, c, "3.1.0")
+	failed := e.waitPhase(t, c, v2.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
+	if failed.Status.RollbackTo != v1.Name || !strings.HasPrefix(failed.Status.Message, "tests failed: hook tests (job e2e-hello-dev/") ||
+		!strings.HasSuffix(failed.Status.Message, "rolled back to 3.0.0, whose tests passed") {
+		t.Errorf("failed promotion: rollbackTo %q, message %q", failed.Status.RollbackTo, failed.Status.Message)
 	}
-	prod := &ferryv1.Promotion{}
-	eventually(t, 30*time.Second, "prod waits for approval", func() error {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-prod"}, prod); err != nil {
+	t.Logf("3.1.0 in dev: %s", failed.Status.Message)
+	e.answers(t, "e2e-hello-dev", "3.0.0")
+	jobs, err := e.cs.BatchV1().Jobs("e2e-hello-dev").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/step=rollbackTests,ferry.dev/release=" + v1.Name})
+	must(t, err)
+	if len(jobs.Items) != 2 {
+		t.Errorf("3.0.0's hook and tests after the rollback: %d jobs, want 2", len(jobs.Items))
+	}
+	for _, j := range jobs.Items {
+		if j.Status.Succeeded != 1 {
+			t.Errorf("rollback job %s did not succeed", j.Name)
+		}
+	}
+
+	// `ferry history` lists the promotions newest first, with approvers and the failure.
+	var out bytes.Buffer
+	must(t, history.Print(ctx, c, engineNS, "hello", "", &out))
+	t.Logf("ferry history hello:\n%s", out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 || !strings.Contains(lines[1], "dev    3.1.0    Failed") || !strings.Contains(lines[2], "prod   3.0.0    Succeeded") ||
+		!strings.Contains(lines[2], "bob (hello-leads), carol (hello-sre)") || !strings.Contains(lines[4], "dev    3.0.0    Succeeded") {
+		t.Errorf("ferry history:\n%s", out.String())
+	}
+}
+
+// buildImage builds a Go program of the repository into an image in the local registry.
+func (e *clusterEnv) buildImage(t *testing.T, pkg, ref, ldflags string, env ...string) {
+	t.Helper()
+	_, err := imagebuild.Build(context.Background(), imagebuild.Options{Dir: e.repo, Package: pkg, Ref: e.cfg.RegistryAddr + "/" + ref,
+		LDFlags: ldflags, Env: env, Insecure: true})
+	must(t, err)
+}
+
+// release creates a Release of hello at version, as `ferry release` does.
+func (e *clusterEnv) release(t *testing.T, c client.Client, version string) *ferryv1.Release {
+	t.Helper()
+	rel, err := release.Create(context.Background(), c, release.Registry{}, release.Options{Namespace: engineNS, Application: "hello",
+		Image: e.cfg.RegistryAddr + "/hello:" + version, TestsImage: e.cfg.RegistryAddr + "/hello-smoke:1"})
+	must(t, err)
+	return rel
+}
+
+// waitPhase waits for a Promotion to reach the phase; another finished phase fails.
+func (e *clusterEnv) waitPhase(t *testing.T, c client.Client, name string, want ferryv1.PromotionPhase, timeout time.Duration) *ferryv1.Promotion {
+	t.Helper()
+	p := &ferryv1.Promotion{}
+	eventually(t, timeout, "promotion "+name+" "+string(want), func() error {
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: engineNS, Name: name}, p); err != nil {
 			return err
 		}
-		if prod.Status.Phase != ferryv1.PromotionWaitingApproval {
-			return fmt.Errorf("phase %s", prod.Status.Phase)
+		if p.Status.Phase != want && (p.Status.Phase == ferryv1.PromotionFailed || p.Status.Phase == ferryv1.PromotionSucceeded) {
+			t.Fatalf("promotion %s ended %s: %s", name, p.Status.Phase, p.Status.Message)
+		}
+		if p.Status.Phase != want {
+			return fmt.Errorf("phase %s: %s %+v", p.Status.Phase, p.Status.Message, p.Status.Checkpoints)
 		}
 		return nil
 	})
+	return p
+}
 
-	// `ferry status` shows both stages as a person would read them.
+// answers checks that hello's Service in ns answers with the version.
+func (e *clusterEnv) answers(t *testing.T, ns, version string) {
+	t.Helper()
+	svc, err := e.cs.CoreV1().Services(ns).Get(context.Background(), "hello", metav1.GetOptions{})
+	must(t, err)
+	eventually(t, 30*time.Second, "hello in "+ns+" answers "+version, func() error {
+		info, err := demo.GetInfo(context.Background(), "http://"+svc.Spec.ClusterIP+"/info", 5*time.Second)
+		if err != nil {
+			return err
+		}
+		if info.Version != version {
+			return fmt.Errorf("answers %s", info.Version)
+		}
+		return nil
+	})
+}
+
+// statusShows waits until `ferry status hello` holds each line.
+func (e *clusterEnv) statusShows(t *testing.T, c client.Client, want ...string) {
+	t.Helper()
 	var out bytes.Buffer
 	eventually(t, 30*time.Second, "ferry status shows the stages", func() error {
 		out.Reset()
-		if err := status.Print(ctx, c, engineNS, "hello", &out); err != nil {
+		if err := status.Print(context.Background(), c, engineNS, "hello", &out); err != nil {
 			return err
 		}
-		for _, want := range []string{
-			"dev    3.0.0",
-			"prod   -        3.0.0 (WaitingApproval)  approval  0/1 []     waiting for 1 of [hello-approvers] to approve (0 so far)",
-		} {
-			if !strings.Contains(out.String(), want) {
-				return fmt.Errorf("status lacks %q:\n%s", want, out.String())
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				return fmt.Errorf("status lacks %q:\n%s", w, out.String())
 			}
 		}
 		return nil
 	})
 	t.Logf("ferry status hello:\n%s", out.String())
+}
 
-	// People approve with kubeconfigs of their own: the API server says who they are.
-	e.grantApprovers(t, "hello-approvers", "others")
-	req := approval.Request{Namespace: engineNS, Application: "hello", Stage: "prod", Decision: ferryv1.DecisionApprove}
-	if err := e.decideAs(t, "mallory", "others", req); err == nil || !strings.Contains(err.Error(), "mallory is not in an approver group of stage prod") {
-		t.Errorf("mallory: %v", err)
-	}
-	must(t, e.decideAs(t, "alice", "hello-approvers", req))
-	eventually(t, 2*time.Minute, "prod promotion succeeds after alice approves", func() error {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: rel.Name + "-prod"}, prod); err != nil {
-			return err
+func checkpointPhase(p *ferryv1.Promotion, name string) ferryv1.CheckpointPhase {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == name {
+			return c.Phase
 		}
-		if prod.Status.Phase != ferryv1.PromotionSucceeded {
-			return fmt.Errorf("phase %s: %s", prod.Status.Phase, prod.Status.Message)
-		}
-		return nil
-	})
-	if len(prod.Status.Approvals) != 1 || prod.Status.Approvals[0].User != "alice" || prod.Status.Approvals[0].Group != "hello-approvers" {
-		t.Errorf("approvals recorded: %+v", prod.Status.Approvals)
 	}
-
-	// `ferry history` lists both promotions, prod (the newest) first, with its approver.
-	out.Reset()
-	must(t, history.Print(ctx, c, engineNS, "hello", "", &out))
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[1], "prod   3.0.0    Succeeded") || !strings.Contains(lines[1], "alice (hello-approvers)") ||
-		!strings.Contains(lines[2], "dev    3.0.0    Succeeded") {
-		t.Errorf("ferry history:\n%s", out.String())
-	}
-	t.Logf("ferry history hello:\n%s", out.String())
+	return ""
 }
 
 // decideAs mints a kubeconfig for user in group and decides with it, as `ferry approve`.
