@@ -297,6 +297,17 @@ type Values struct {
 	Env            map[string]string `yaml:"env"`
 	Port           *int              `yaml:"port"`
 	Image          string            `yaml:"image"`
+	// NodeSelector and Tolerations choose the nodes the pods run on.
+	NodeSelector map[string]string `yaml:"nodeSelector"`
+	Tolerations  []Toleration      `yaml:"tolerations"`
+}
+
+// Toleration lets pods run on nodes with a matching taint.
+type Toleration struct {
+	Key      string `yaml:"key"`
+	Operator string `yaml:"operator"`
+	Value    string `yaml:"value"`
+	Effect   string `yaml:"effect"`
 }
 
 // Probe is a liveness or readiness probe.
@@ -392,6 +403,16 @@ type WebhookHook struct {
 	URL            string            `yaml:"url"`
 	Headers        map[string]string `yaml:"headers"`
 	TimeoutSeconds *int              `yaml:"timeoutSeconds"`
+	// SecretRef names the Secret, in the Promotion's namespace, whose key holds the
+	// HMAC secret each call is signed with; without it calls are sent unsigned.
+	SecretRef *SecretRef `yaml:"secretRef"`
+}
+
+// SecretRef names one key of a Secret.
+type SecretRef struct {
+	Name string `yaml:"name"`
+	// Key defaults to "secret".
+	Key string `yaml:"key"`
 }
 
 // ConcordHook starts a Concord process; it maps onto a webhook hook.

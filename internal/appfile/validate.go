@@ -195,6 +195,16 @@ func (v *validator) hooks(path string, hooks []Hook) {
 				v.add(hp+".webhook.url", "%q is not an http(s) URL", h.Webhook.URL)
 			}
 			v.rangeInt(hp+".webhook.timeoutSeconds", h.Webhook.TimeoutSeconds, 1, 24*3600)
+			if ref := h.Webhook.SecretRef; ref != nil {
+				if ref.Name == "" {
+					v.add(hp+".webhook.secretRef", "a secretRef needs the name of a Secret")
+				} else if len(validation.IsDNS1123Subdomain(ref.Name)) > 0 {
+					v.add(hp+".webhook.secretRef.name", "%q is not a Secret's name (expected lowercase letters, digits, '-' and '.')", ref.Name)
+				}
+				if ref.Key != "" && len(validation.IsConfigMapKey(ref.Key)) > 0 {
+					v.add(hp+".webhook.secretRef.key", "%q is not a key of a Secret (expected letters, digits, '-', '_' and '.')", ref.Key)
+				}
+			}
 		case h.Concord != nil:
 			c := h.Concord
 			if c.Org == "" || c.Project == "" {
@@ -234,6 +244,11 @@ func (v *validator) values(path string, val Values) {
 		}
 	}
 	v.rangeInt(path+".port", val.Port, 1, 65535)
+	for i, t := range val.Tolerations {
+		tp := fmt.Sprintf("%s.tolerations[%d]", path, i)
+		v.oneOf(tp+".operator", t.Operator, "Equal", "Exists")
+		v.oneOf(tp+".effect", t.Effect, "NoSchedule", "PreferNoSchedule", "NoExecute")
+	}
 	if val.Min != nil && val.Max != nil {
 		v.lessOrEqual(path, "cpu", val.Min.CPU, val.Max.CPU)
 		v.lessOrEqual(path, "memory", val.Min.Memory, val.Max.Memory)

@@ -40,6 +40,9 @@ type Input struct {
 	Image string
 	// Dir is the app file's directory, where a local chart path starts.
 	Dir string
+	// Application is the Application's name, labelled on every object so the
+	// controller can tell whose rollout changed (empty: no label).
+	Application string
 }
 
 // Labels that every object carries (the recommended app.kubernetes.io set).
@@ -50,6 +53,8 @@ const (
 	labelManagedBy = "app.kubernetes.io/managed-by"
 	labelPartOf    = "app.kubernetes.io/part-of"
 	labelStage     = "ferry.dev/stage"
+	// LabelApplication names the Application whose delivery wrote the object.
+	LabelApplication = "ferry.dev/application"
 )
 
 // plan is the resolved input every object is built from.
@@ -98,10 +103,14 @@ func newPlan(in Input) (*plan, error) {
 }
 
 func (p *plan) labels() map[string]string {
-	return map[string]string{
+	l := map[string]string{
 		labelName: p.name, labelInstance: p.name, labelVersion: p.in.Version,
 		labelManagedBy: "ferry", labelPartOf: p.name, labelStage: p.in.Stage,
 	}
+	if p.in.Application != "" {
+		l[LabelApplication] = p.in.Application
+	}
+	return l
 }
 
 // selector is the part of the labels that never changes between versions.
@@ -163,6 +172,9 @@ func (p *plan) chartObjects(ctx context.Context, ref helmchart.Ref) ([]*unstruct
 		}
 		labels[labelStage] = p.in.Stage
 		labels["ferry.dev/version"] = p.in.Version
+		if p.in.Application != "" {
+			labels[LabelApplication] = p.in.Application
+		}
 		o.SetLabels(labels)
 	}
 	return objs, nil

@@ -57,10 +57,21 @@ func (p *plan) deployment() *appsv1.Deployment {
 				Spec: corev1.PodSpec{
 					ServiceAccountName: p.name,
 					Containers:         []corev1.Container{container},
+					NodeSelector:       p.values.NodeSelector,
+					Tolerations:        p.tolerations(),
 				},
 			},
 		},
 	}
+}
+
+// tolerations are the taints the pods accept, as the values write them.
+func (p *plan) tolerations() []corev1.Toleration {
+	var out []corev1.Toleration
+	for _, t := range p.values.Tolerations {
+		out = append(out, corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOperator(t.Operator), Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+	}
+	return out
 }
 
 // env is the container's environment in name order, with the version always present.

@@ -69,7 +69,7 @@ func (e *clusterEnv) testKilledController(t *testing.T) {
 	start := time.Now()
 	for kill := 1; kill <= 10; kill++ {
 		cmd := e.startController(t, logs)
-		time.Sleep(time.Duration(500+rng.IntN(3500)) * time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(1700)) * time.Millisecond)
 		must(t, cmd.Process.Kill())
 		_ = cmd.Wait()
 		t.Logf("kill %d at %s: %s", kill, time.Since(start).Round(100*time.Millisecond), e.progress(c, rel.Name))
