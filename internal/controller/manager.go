@@ -7,11 +7,15 @@ import (
 	"fmt"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -20,6 +24,7 @@ import (
 	"ferry.dev/ferry/internal/controller/application"
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
+	"ferry.dev/ferry/internal/render"
 )
 
 // Options are the process wiring of `ferry controller`.
@@ -69,6 +74,16 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if o.Namespace != "" {
 		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
+	// Only the Deployments Ferry wrote are watched, in whatever namespace their stage
+	// uses; Secrets (cluster credentials) are read when needed, never all cached.
+	ours, err := labels.Parse(render.LabelApplication)
+	if err != nil {
+		return err
+	}
+	mopts.Cache.ByObject = map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
+	}
+	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
 	if o.SeveralPerProcess {
 		skip := true
 		mopts.Controller = ctrlconfig.Controller{SkipNameValidation: &skip}

@@ -9,9 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +23,13 @@ import (
 
 // defaultDeployTimeout is used when the app file sets no deployTimeout.
 const defaultDeployTimeout = 300 * time.Second
+
+// How often a rollout is looked at: in the local cluster the watch on Deployments
+// wakes the Promotion and the poll is only a safety net; other clusters are polled.
+const (
+	localPoll  = 30 * time.Second
+	remotePoll = 2 * time.Second
+)
 
 // optionalGroups are integrations a target may lack (KEDA, the Prometheus operator):
 // their objects are skipped, and said so, rather than failing the deployment.
@@ -48,35 +53,48 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	ns := file.App.ForStage(f.stage.Name).Deploy.Namespace
 	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
+	local := true
 	for _, id := range f.stage.Clusters {
-		cl, rc, err := r.target(ctx, f.prom.Namespace, id)
+		cl, c, err := r.connect(ctx, f.prom.Namespace, id)
 		if err != nil {
 			return false, 0, err
 		}
+		local = local && c.local
 		objs, err := r.render(ctx, f, cl)
 		if err != nil {
 			return false, 0, &invalidError{err.Error()}
 		}
-		skipped, err := apply(ctx, rc, ns, objs)
+		skipped, err := apply(ctx, c.applier, ns, objs)
 		if err != nil {
 			return false, 0, err
 		}
 		notes = append(notes, skipped...)
-		done, msg, err := rolledOut(ctx, rc, ns, file.App.Build.Artifact)
+		d, err := r.deployment(ctx, c, ns, file.App.Build.Artifact)
 		if err != nil {
 			return false, 0, err
 		}
-		if !done {
+		if d == nil {
+			waiting = append(waiting, id+": the deployment is not seen yet")
+		} else if done, msg := rollout.Complete(d); !done {
 			waiting = append(waiting, id+": "+msg)
 		}
 	}
 	if len(waiting) > 0 {
 		msg := "rolling out " + f.release.Spec.Version + ": " + strings.Join(waiting, "; ")
-		if started != nil && r.Now().Sub(started.Time) > timeout {
+		elapsed := time.Duration(0)
+		if started != nil {
+			elapsed = r.Now().Sub(started.Time)
+		}
+		if elapsed > timeout {
 			return false, 0, fmt.Errorf("%w: rollout not finished within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 		}
 		setMessage(f.prom, step, msg)
-		return false, 2 * time.Second, nil
+		// Changes of a local Deployment wake the Promotion; others are polled.
+		wait := remotePoll
+		if local {
+			wait = localPoll
+		}
+		return false, min(wait, timeout-elapsed+time.Second), nil
 	}
 	msg := fmt.Sprintf("%s rolled out to %s", f.release.Spec.Version, strings.Join(f.stage.Clusters, ", "))
 	if len(notes) > 0 {
@@ -131,17 +149,13 @@ func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) 
 		return nil, err
 	}
 	image, _ := f.images()
-	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: image,
+	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: image, Application: f.app.Name,
 		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL}})
 }
 
 // apply creates the namespace and server-side applies the objects, skipping those of
 // optional integrations the target does not serve.
-func apply(ctx context.Context, rc *rest.Config, ns string, objs []*unstructured.Unstructured) ([]string, error) {
-	ap, err := kubeapply.New(rc, "ferry")
-	if err != nil {
-		return nil, err
-	}
+func apply(ctx context.Context, ap *kubeapply.Applier, ns string, objs []*unstructured.Unstructured) ([]string, error) {
 	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
 	if err := ap.Apply(ctx, nsObj); err != nil {
 		return nil, err
@@ -167,17 +181,4 @@ func optional(group string) bool {
 		}
 	}
 	return false
-}
-
-func rolledOut(ctx context.Context, rc *rest.Config, ns, name string) (bool, string, error) {
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return false, "", err
-	}
-	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return false, "", err
-	}
-	done, msg := rollout.Complete(d)
-	return done, msg, nil
 }

@@ -14,10 +14,12 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,6 +29,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/render"
 	policy "ferry.dev/ferry/internal/promotion"
 )
 
@@ -40,6 +43,11 @@ type Reconciler struct {
 	Now func() time.Time
 	// Events records a Kubernetes Event for each step (nil records none).
 	Events events.EventRecorder
+	// Logs reads the log of a hook's ended Job in its target cluster (nil: hooklog.Fetch,
+	// through that cluster's API server; tests without a kubelet set it).
+	Logs func(ctx context.Context, cs kubernetes.Interface, ns, job string) (string, error)
+
+	conns conns
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
@@ -49,6 +57,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;create
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -60,7 +69,29 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&ferryv1.ApprovalDecision{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			d := o.(*ferryv1.ApprovalDecision)
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: d.Namespace, Name: d.Spec.Promotion}}}
-		})).Complete(r)
+		})).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rollingOut)).Complete(r)
+}
+
+// rollingOut wakes the Promotions deploying the application and stage a Deployment of
+// the local cluster belongs to, so a finished rollout is seen at once.
+func (r *Reconciler) rollingOut(ctx context.Context, o client.Object) []reconcile.Request {
+	labels := o.GetLabels()
+	app, stage := labels[render.LabelApplication], labels[ferryv1.LabelStage]
+	if app == "" || stage == "" {
+		return nil
+	}
+	list := &ferryv1.PromotionList{}
+	if err := r.List(ctx, list, client.MatchingLabels{ferryv1.LabelApplication: app, ferryv1.LabelStage: stage}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, p := range list.Items {
+		if !finished(p.Status.Phase) && deploying(&p) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+		}
+	}
+	return reqs
 }
 
 // siblingsOf wakes the other Promotions of the same application and stage when one
