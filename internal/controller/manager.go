@@ -3,6 +3,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -38,6 +39,13 @@ type Options struct {
 	LeaderElectionNamespace string
 	// Namespace limits the controller to one namespace ("" is all).
 	Namespace string
+	// Workers is how many objects of each kind are reconciled at once (default 16): a
+	// reconcile mostly waits on the API server, so more workers than cores pay.
+	Workers int
+	// QPS and Burst bound the controller's requests to the API server (default 100
+	// and 200); the client library's defaults are too low for a thousand applications.
+	QPS   float32
+	Burst int
 	// SeveralPerProcess allows more than one manager in a process (tests start one per
 	// API server); controller names are otherwise unique per process.
 	SeveralPerProcess bool
@@ -84,10 +92,13 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
 	}
 	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
+	mopts.Controller = ctrlconfig.Controller{MaxConcurrentReconciles: cmp.Or(o.Workers, 16)}
 	if o.SeveralPerProcess {
 		skip := true
-		mopts.Controller = ctrlconfig.Controller{SkipNameValidation: &skip}
+		mopts.Controller.SkipNameValidation = &skip
 	}
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = cmp.Or(o.QPS, 100), cmp.Or(o.Burst, 200)
 	mgr, err := ctrl.NewManager(rc, mopts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)

@@ -41,6 +41,9 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.BoolVar(&o.ctl.LeaderElection, "leader-elect", false, "elect one active replica among several")
 	f.StringVar(&o.ctl.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")
 	f.StringVar(&o.ctl.Namespace, "namespace", "", "watch only this namespace (default: all)")
+	f.IntVar(&o.ctl.Workers, "workers", 16, "objects of each kind reconciled at once")
+	f.Float32Var(&o.ctl.QPS, "kube-api-qps", 100, "requests per second to the API server")
+	f.IntVar(&o.ctl.Burst, "kube-api-burst", 200, "burst of requests to the API server")
 	return cmd
 }
 

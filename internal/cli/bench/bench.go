@@ -1,0 +1,42 @@
+// Package bench implements `ferry bench engine`: the delivery engine's figures on a
+// running cluster with simulated nodes (see package internal/bench).
+package bench
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ferry.dev/ferry/internal/bench"
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/devcluster"
+)
+
+// NewCommand returns the bench verb.
+func NewCommand(s iostreams.Streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "bench", Short: "Measure Ferry on a running cluster"}
+	o := bench.Options{Out: s.Out}
+	engine := &cobra.Command{
+		Use:   "engine",
+		Short: "Release-to-promotion latency, memory and idle CPU with many applications, and time over a bare rollout (needs simulated nodes: ferry dev up --kwok-nodes 6)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.FerryBin == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				o.FerryBin = exe
+			}
+			return bench.Engine(c.Context(), o)
+		},
+	}
+	f := engine.Flags()
+	f.StringVar(&o.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
+	f.IntVar(&o.Apps, "apps", 1000, "applications of three stages in the scale run")
+	f.IntVar(&o.LatencySamples, "latency-samples", 200, "releases timed for the latency")
+	f.DurationVar(&o.IdleFor, "idle-for", 60*time.Second, "how long idle CPU is measured")
+	cmd.AddCommand(engine)
+	return cmd
+}
