@@ -16,9 +16,9 @@ const (
 	// PromotionRollingBack returns the stage to its last verified Release after a
 	// failed step; the Promotion ends Failed either way.
 	PromotionRollingBack PromotionPhase = "RollingBack"
-	PromotionSucceeded       PromotionPhase = "Succeeded"
-	PromotionFailed          PromotionPhase = "Failed"
-	PromotionSuperseded      PromotionPhase = "Superseded"
+	PromotionSucceeded   PromotionPhase = "Succeeded"
+	PromotionFailed      PromotionPhase = "Failed"
+	PromotionSuperseded  PromotionPhase = "Superseded"
 )
 
 // Checkpoint names, in the order a Promotion passes them.
@@ -94,6 +94,14 @@ type PromotionStatus struct {
 	// RollbackTo is the Release the stage returned to after a failure.
 	// +optional
 	RollbackTo string `json:"rollbackTo,omitempty"`
+	// Hooks are the pre- and post-deploy hooks begun so far, in the order they began:
+	// what a restarted controller needs so that it neither calls a webhook that answered
+	// again nor fetches a log it kept.
+	// +optional
+	// +listType=map
+	// +listMapKey=step
+	// +listMapKey=name
+	Hooks []HookStatus `json:"hooks,omitempty"`
 	// Message says what happened last, in a sentence.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -121,6 +129,72 @@ type Checkpoint struct {
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Applied is when a deploy or rollback step finished applying its objects to every
+	// target: the step then only waits for the rollout, and a resumed step does not
+	// apply again.
+	// +optional
+	Applied *metav1.Time `json:"applied,omitempty"`
+}
+
+// HookPhase is where one hook stands.
+// +kubebuilder:validation:Enum=Running;Waiting;Succeeded;Failed
+type HookPhase string
+
+// The phases of a hook.
+const (
+	// HookRunning is a job hook whose Job runs, or a webhook hook being called (again
+	// after a retryable answer).
+	HookRunning HookPhase = "Running"
+	// HookWaiting is a webhook hook whose receiver accepted the call (202): it answers
+	// later in the Promotion's annotation hooks.ferry.dev/<hook>, and is not called again.
+	HookWaiting HookPhase = "Waiting"
+	// HookSucceeded is a Job that completed, or a webhook that passed.
+	HookSucceeded HookPhase = "Succeeded"
+	// HookFailed is a Job that failed, or a webhook that refused, answered fail or did
+	// not answer in time; it fails the step.
+	HookFailed HookPhase = "Failed"
+)
+
+// The kinds of hook, as HookStatus.Kind names them.
+const (
+	HookKindJob     = "job"
+	HookKindWebhook = "webhook"
+)
+
+// HookStatus is one hook of one step of a Promotion.
+type HookStatus struct {
+	// Step is the checkpoint the hook runs in: preDeploy, postDeploy, tests (the
+	// Release's tests image) or rollbackTests.
+	// +kubebuilder:validation:MinLength=1
+	Step string `json:"step"`
+	// Name is the hook's name in the app file.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Kind is job or webhook.
+	// +kubebuilder:validation:Enum=job;webhook
+	Kind string `json:"kind"`
+	// Phase is where the hook stands.
+	Phase HookPhase `json:"phase"`
+	// StartedAt is when the hook began; its timeout counts from then.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// Attempts counts the calls made to a webhook hook.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// NextAttemptAt is when a webhook hook that gave no answer yet is called again.
+	// +optional
+	NextAttemptAt *metav1.Time `json:"nextAttemptAt,omitempty"`
+	// Job is a job hook's Job, as namespace/name (the same in every target cluster).
+	// +optional
+	Job string `json:"job,omitempty"`
+	// Logs name the ConfigMaps, in the Promotion's namespace, that keep a job hook's
+	// log once its Job ended, one per target cluster (`ferry logs` prints them).
+	// +optional
+	Logs []string `json:"logs,omitempty"`
+	// Message says what the hook did last: the receiver's answer, why it is retried,
+	// or why the Job failed.
 	// +optional
 	Message string `json:"message,omitempty"`
 }

@@ -107,6 +107,10 @@ type Deploy struct {
 	CreateChangeRecord *bool `yaml:"createChangeRecord"`
 	// FreezeWindows are times when no stage deploys; each stage may add its own.
 	FreezeWindows []FreezeWindow `yaml:"freezeWindows"`
+	// PreviewTTL is how long a preview (a Release of flow pr or branch, deployed into
+	// its own namespace) lives after it was made, as Go writes a duration (72h) or in
+	// seconds; empty means the default of package preview (72h).
+	PreviewTTL Duration `yaml:"previewTTL"`
 }
 
 // Strategies of ReleaseType.Strategy.

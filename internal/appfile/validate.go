@@ -51,6 +51,17 @@ func (v *validator) rangeInt(path string, val *int, lo, hi int) {
 	}
 }
 
+// positiveDuration checks that a duration, when set, is above zero; its form was
+// checked when it was decoded.
+func (v *validator) positiveDuration(path string, val Duration) {
+	if val == "" {
+		return
+	}
+	if d, err := ParseDuration(string(val)); err == nil && d <= 0 {
+		v.add(path, "%q is out of range (expected a duration above 0, such as 72h)", val)
+	}
+}
+
 func (v *validator) dnsLabel(path, val string) {
 	if val == "" {
 		return
@@ -73,6 +84,7 @@ func (v *validator) app(a *App, stagesPath string, stageValues []Values) {
 	v.hooks("deploy.preDeploy", a.Deploy.PreDeploy)
 	v.hooks("deploy.postDeploy", a.Deploy.PostDeploy)
 	v.freezeWindows("deploy.freezeWindows", a.Deploy.FreezeWindows)
+	v.positiveDuration("deploy.previewTTL", a.Deploy.PreviewTTL)
 	v.values("deploy.helm.values", a.Deploy.Helm.Values)
 	if h := a.Deploy.Helm; h.Chart == "" && (h.Repo != "" || h.Version != "") {
 		v.add("deploy.helm.repo", "repo and version name where to find deploy.helm.chart, which is not set")

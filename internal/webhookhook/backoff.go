@@ -21,5 +21,5 @@ func Backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	d = min(d, maxBackoff)
-	return d - rand.N(d/4+1)
+	return d - rand.N(d/4+1) //nolint:gosec // spreading retries needs no secure randomness
 }

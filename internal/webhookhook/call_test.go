@@ -62,7 +62,7 @@ func TestCallOutcomeFollowsTheStatus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
+				_, _ = io.WriteString(w, tt.body)
 			})
 			c := &Caller{Secret: []byte("s")}
 			got := c.Call(context.Background(), url, hookHeaders, Payload{Hook: "smoke"})
@@ -229,7 +229,7 @@ func TestReceiverVerifiesTheCall(t *testing.T) {
 					return
 				}
 				got = append(got, received{string(body), r.Header.Clone()})
-				io.WriteString(w, "verified")
+				_, _ = io.WriteString(w, "verified")
 			})
 			c := &Caller{Secret: tt.callerSecret}
 			res := c.Call(context.Background(), url, hookHeaders, Payload{Hook: "smoke"})

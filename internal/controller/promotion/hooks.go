@@ -13,13 +13,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/webhookhook"
 )
 
-// Defaults of a job hook that does not say.
+// Defaults of a hook that does not say.
 const (
 	defaultHookTimeout = 10 * time.Minute
 	defaultHookPoll    = 5 * time.Second
@@ -34,9 +36,11 @@ func (r *Reconciler) postDeploy(ctx context.Context, f *facts) (bool, time.Durat
 	return r.hooks(ctx, f, ferryv1.StepPostDeploy, func(a *appfile.App) []appfile.Hook { return a.Deploy.PostDeploy })
 }
 
-// hooks runs each job hook as a Kubernetes Job in every target cluster and waits for it:
-// a Job that fails or outlives its timeout fails the step. Jobs have fixed names, so a
-// resumed step finds the Jobs it started instead of starting them again.
+// hooks runs the step's hooks in order, each to its end before the next: a job hook as
+// a Kubernetes Job in every target cluster, a webhook hook as a call to an outside
+// system. A hook that fails or outlives its timeout fails the step. Each hook's progress
+// is kept in status.hooks and Jobs have fixed names, so a resumed step neither starts a
+// Job again nor calls again a webhook that answered.
 func (r *Reconciler) hooks(ctx context.Context, f *facts, step string, of func(*appfile.App) []appfile.Hook) (bool, time.Duration, error) {
 	// Hook templates see the first target cluster's hosts.
 	first, _, err := r.target(ctx, f.prom.Namespace, f.stage.Clusters[0])
@@ -52,42 +56,128 @@ func (r *Reconciler) hooks(ctx context.Context, f *facts, step string, of func(*
 		setMessage(f.prom, step, "no hooks")
 		return true, 0, nil
 	}
-	started := checkpoint(f.prom, step).StartedAt
+	if err := checkHookNames(step, hooks); err != nil {
+		return false, 0, err
+	}
 	var done []string
 	for i, h := range hooks {
-		if h.Job == nil {
-			return false, 0, fmt.Errorf("%w: %s hook %d: only job hooks run yet (webhook and concord hooks are not supported)", errStepFailed, step, i)
+		var ok bool
+		var wait time.Duration
+		switch {
+		case h.Job != nil:
+			ok, wait, err = r.jobHook(ctx, f, app, step, h.Job)
+		case h.Webhook != nil:
+			ok, wait, err = r.webhook(ctx, f, step, h.Webhook)
+		case h.Concord != nil:
+			return false, 0, fmt.Errorf("%w: %s hook %d (concord %s/%s): concord hooks need a Concord server; none is configured",
+				errStepFailed, step, i, h.Concord.Org, h.Concord.Project)
+		default:
+			return false, 0, &invalidError{fmt.Sprintf("%s hook %d is neither a job nor a webhook", step, i)}
 		}
-		for _, id := range f.stage.Clusters {
-			_, rc, err := r.target(ctx, f.prom.Namespace, id)
-			if err != nil {
-				return false, 0, err
-			}
-			cs, err := kubernetes.NewForConfig(rc)
-			if err != nil {
-				return false, 0, err
-			}
-			job, err := ensureJob(ctx, cs, hookJob(f, app, step, h.Job))
-			if err != nil {
-				return false, 0, err
-			}
-			timeout, poll := hookTimes(h.Job)
-			switch state := jobState(job); state {
-			case "Complete":
-				continue
-			case "Failed":
-				return false, 0, fmt.Errorf("%w: hook %s (job %s/%s in %s) failed: %s", errStepFailed, h.Job.Name, job.Namespace, job.Name, id, jobReason(job))
-			default:
-				if started != nil && r.Now().Sub(started.Time) > timeout {
-					return false, 0, fmt.Errorf("%w: hook %s (job %s/%s in %s) did not finish within %s", errStepFailed, h.Job.Name, job.Namespace, job.Name, id, timeout)
-				}
-				setMessage(f.prom, step, fmt.Sprintf("hook %s running in %s (job %s/%s)", h.Job.Name, id, job.Namespace, job.Name))
-				return false, poll, nil
-			}
+		if err != nil || !ok {
+			return false, wait, err
 		}
-		done = append(done, h.Job.Name)
+		done = append(done, hookName(h))
 	}
 	setMessage(f.prom, step, "hooks passed: "+strings.Join(done, ", "))
+	return true, 0, nil
+}
+
+// checkHookNames refuses hooks whose progress could not be told apart: a webhook hook
+// without a name (its answer comes in an annotation named after it), or two hooks of
+// one step with the same name.
+func checkHookNames(step string, hooks []appfile.Hook) error {
+	seen := map[string]bool{}
+	for i, h := range hooks {
+		name := hookName(h)
+		if h.Webhook != nil {
+			if name == "" {
+				return &invalidError{fmt.Sprintf("%s hook %d: a webhook hook needs a name (its late answer comes in the annotation %s<name>)", step, i, webhookhook.AnnotationPrefix)}
+			}
+			if errs := validation.IsQualifiedName(webhookhook.AnnotationKey(name)); len(errs) > 0 {
+				return &invalidError{fmt.Sprintf("%s hook %d: webhook hook name %q cannot name the annotation %s: %s", step, i, name, webhookhook.AnnotationKey(name), strings.Join(errs, "; "))}
+			}
+		}
+		if name != "" && seen[name] {
+			return &invalidError{fmt.Sprintf("%s has two hooks named %q; a step's hooks need different names", step, name)}
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+func hookName(h appfile.Hook) string {
+	switch {
+	case h.Job != nil:
+		return h.Job.Name
+	case h.Webhook != nil:
+		return h.Webhook.Name
+	case h.Concord != nil:
+		return h.Concord.Name
+	}
+	return ""
+}
+
+// hookStatus returns the status of the step's named hook, adding it, started now, when
+// the hook begins. The pointer is good until the next hook is added.
+func (r *Reconciler) hookStatus(p *ferryv1.Promotion, step, name, kind string) *ferryv1.HookStatus {
+	now := metav1.NewTime(r.Now())
+	for i := range p.Status.Hooks {
+		if h := &p.Status.Hooks[i]; h.Step == step && h.Name == name {
+			if h.StartedAt == nil {
+				h.StartedAt = &now
+			}
+			return h
+		}
+	}
+	p.Status.Hooks = append(p.Status.Hooks, ferryv1.HookStatus{Step: step, Name: name, Kind: kind, Phase: ferryv1.HookRunning, StartedAt: &now})
+	return &p.Status.Hooks[len(p.Status.Hooks)-1]
+}
+
+// jobHook runs a job hook as a Job in every target cluster and waits for each; once a
+// Job ends its log is kept (logs.go). The timeout counts from the hook's start.
+func (r *Reconciler) jobHook(ctx context.Context, f *facts, app *appfile.App, step string, h *appfile.JobHook) (bool, time.Duration, error) {
+	hs := r.hookStatus(f.prom, step, h.Name, ferryv1.HookKindJob)
+	if hs.Phase == ferryv1.HookSucceeded {
+		return true, 0, nil
+	}
+	timeout, poll := hookTimes(h)
+	several := len(f.stage.Clusters) > 1
+	for _, id := range f.stage.Clusters {
+		_, rc, err := r.target(ctx, f.prom.Namespace, id)
+		if err != nil {
+			return false, 0, err
+		}
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return false, 0, err
+		}
+		job, err := ensureJob(ctx, cs, hookJob(f, app, step, h))
+		if err != nil {
+			return false, 0, err
+		}
+		hs.Job = job.Namespace + "/" + job.Name
+		switch state := jobState(job); state {
+		case "Complete":
+			r.keepLog(ctx, f, hs, h, cs, job, id, several)
+			continue
+		case "Failed":
+			msg := fmt.Sprintf("hook %s (job %s/%s in %s) failed: %s", h.Name, job.Namespace, job.Name, id, jobReason(job))
+			msg += r.keepLog(ctx, f, hs, h, cs, job, id, several)
+			hs.Phase, hs.Message = ferryv1.HookFailed, msg
+			return false, 0, fmt.Errorf("%w: %s", errStepFailed, msg)
+		default:
+			if r.Now().Sub(hs.StartedAt.Time) > timeout {
+				msg := fmt.Sprintf("hook %s (job %s/%s in %s) did not finish within %s", h.Name, job.Namespace, job.Name, id, timeout)
+				hs.Phase, hs.Message = ferryv1.HookFailed, msg
+				return false, 0, fmt.Errorf("%w: %s", errStepFailed, msg)
+			}
+			hs.Message = "running in " + id
+			setMessage(f.prom, step, fmt.Sprintf("hook %s running in %s (job %s/%s)", h.Name, id, job.Namespace, job.Name))
+			return false, poll, nil
+		}
+	}
+	hs.Phase, hs.Message = ferryv1.HookSucceeded, "completed in "+strings.Join(f.stage.Clusters, ", ")
 	return true, 0, nil
 }
 
