@@ -1,16 +1,21 @@
 // Package release reconciles Releases: it starts the Promotion of each stage on the
 // Release's path once the stage before has verified it, and records in status the stages
-// where the Release was verified.
+// where the Release was verified. A preview Release (flow pr or branch) is deleted when
+// its time to live has passed, and holds a finalizer that deletes its preview namespace
+// in every target cluster first.
 package release
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -18,20 +23,40 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/promotion"
 )
+
+// ReasonExpired is the Ready reason of a preview Release deleted because it outlived
+// its time to live (deploy.previewTTL).
+const ReasonExpired = "Expired"
 
 // Reconciler reconciles Releases.
 type Reconciler struct {
 	client.Client
+	// LocalConfig reaches the cluster the controller runs in: the target of a Cluster
+	// without a kubeconfig Secret (nil: the manager's config).
+	LocalConfig *rest.Config
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=ferry.dev,resources=releases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=releases,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups=ferry.dev,resources=releases/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ferry.dev,resources=releases/finalizers,verbs=update
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=ferry.dev,resources=applications;clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;delete
 
 // SetupWithManager registers the reconciler; a Promotion's change wakes its Release.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.LocalConfig == nil {
+		r.LocalConfig = mgr.GetConfig()
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Release{}).Named("release").
 		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			p := o.(*ferryv1.Promotion)
@@ -44,10 +69,21 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func PromotionName(release, stage string) string { return release + "-" + stage }
 
 // Reconcile starts the next Promotion on the Release's path and writes its status once.
+// A preview Release first gets its finalizer, is cleaned up when deleted, and is
+// deleted once expired.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	rel := &ferryv1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	_, isPreview := preview.SelectorOf(rel)
+	if isPreview {
+		if !rel.DeletionTimestamp.IsZero() {
+			return ctrl.Result{}, r.finalize(ctx, rel)
+		}
+		if err := r.addFinalizer(ctx, rel); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	patch := client.MergeFrom(rel.DeepCopy())
 	defer func() {
@@ -57,11 +93,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 	}()
 
+	// expiry is how long until a preview expires (0 for other Releases): it is
+	// reconciled again then.
+	var expiry time.Duration
+	if isPreview {
+		var expired bool
+		expired, expiry = r.expire(ctx, rel)
+		if expired {
+			if err := r.Delete(ctx, rel, client.Preconditions{UID: &rel.UID}); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, fmt.Errorf("deleting the expired preview: %w", err)
+			}
+			return ctrl.Result{}, nil
+		}
+	}
+
 	app := &ferryv1.Application{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: rel.Spec.Application}, app); err != nil {
 		if apierrors.IsNotFound(err) {
 			msg := fmt.Sprintf("application %q does not exist", rel.Spec.Application)
 			setReady(rel, metav1.ConditionFalse, ferryv1.ReasonInvalidSpec, msg)
+			if expiry > 0 { // a preview still expires
+				return ctrl.Result{RequeueAfter: expiry}, nil
+			}
 			return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 		}
 		return ctrl.Result{}, err
@@ -84,7 +137,65 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 		setReady(rel, metav1.ConditionFalse, ferryv1.ReasonProgressing, "promoting to "+next)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: expiry}, nil
+}
+
+// addFinalizer makes sure the preview Release cannot go before its namespace has.
+func (r *Reconciler) addFinalizer(ctx context.Context, rel *ferryv1.Release) error {
+	if controllerutil.ContainsFinalizer(rel, preview.Finalizer) {
+		return nil
+	}
+	base := rel.DeepCopy()
+	controllerutil.AddFinalizer(rel, preview.Finalizer)
+	if err := r.Patch(ctx, rel, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("adding finalizer %s: %w", preview.Finalizer, err)
+	}
+	return nil
+}
+
+// finalize deletes the preview namespace of a deleted Release in each target cluster,
+// then lets the Release go. A failure is returned and retried: the namespace must not
+// outlive its Release unnoticed.
+func (r *Reconciler) finalize(ctx context.Context, rel *ferryv1.Release) error {
+	if !controllerutil.ContainsFinalizer(rel, preview.Finalizer) {
+		return nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	deleted, kept, err := preview.Cleanup(ctx, r.Client, r.LocalConfig, rel)
+	if err != nil {
+		return fmt.Errorf("deleting the preview of release %s: %w", rel.Name, err)
+	}
+	for _, d := range deleted {
+		log.Info("deleted the preview", "object", d)
+	}
+	for _, k := range kept {
+		log.Info("kept a namespace not made for a preview of the application", "object", k, "application", rel.Spec.Application)
+	}
+	base := rel.DeepCopy()
+	controllerutil.RemoveFinalizer(rel, preview.Finalizer)
+	if err := r.Patch(ctx, rel, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing finalizer %s: %w", preview.Finalizer, err)
+	}
+	return nil
+}
+
+// expire decides whether the preview Release has outlived its time to live; if not,
+// it returns how long until it does, spread a little so that many previews made at
+// once do not all come back at the same moment.
+func (r *Reconciler) expire(ctx context.Context, rel *ferryv1.Release) (expired bool, wait time.Duration) {
+	ttl, err := preview.TTLOf(rel)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Info("the app file does not load; the preview lives the default time", "ttl", ttl.String(), "error", err.Error())
+	}
+	now := r.Now()
+	if preview.Expired(rel, ttl, now) {
+		msg := fmt.Sprintf("the preview expired: it was made %s ago, and lives %s (deploy.previewTTL)",
+			now.Sub(rel.CreationTimestamp.Time).Truncate(time.Second), ttl)
+		setReady(rel, metav1.ConditionFalse, ReasonExpired, msg)
+		return true, 0
+	}
+	wait = rel.CreationTimestamp.Add(ttl).Sub(now)
+	return false, wait + time.Duration(rand.Int64N(int64(min(wait/100, time.Minute))+int64(time.Second))) //nolint:gosec // spreading requeues needs no secure randomness
 }
 
 // verifiedStages adds the stages whose Promotion succeeded, keeping the first time seen.
