@@ -11,6 +11,7 @@ import (
 
 	"ferry.dev/ferry/internal/cli/apply"
 	"ferry.dev/ferry/internal/cli/approve"
+	"ferry.dev/ferry/internal/cli/bench"
 	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
 	"ferry.dev/ferry/internal/cli/history"
@@ -18,6 +19,8 @@ import (
 	"ferry.dev/ferry/internal/cli/install"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/cli/lint"
+	"ferry.dev/ferry/internal/cli/logs"
+	"ferry.dev/ferry/internal/cli/preview"
 	"ferry.dev/ferry/internal/cli/release"
 	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/rollback"
@@ -39,8 +42,8 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s),
-		rollback.NewCommand(s))
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s), bench.NewCommand(s),
+		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s))
 	return root
 }
 

@@ -81,6 +81,17 @@ func (a *Applier) ApplyManifest(ctx context.Context, manifest []byte) error {
 	return nil
 }
 
+// Serves reports whether the API server serves the object's kind (from the cached
+// discovery, so asking is cheap).
+func (a *Applier) Serves(obj *unstructured.Unstructured) (bool, error) {
+	gvk := obj.GroupVersionKind()
+	_, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Apply server-side applies one object, taking ownership of conflicting fields.
 func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) error {
 	gvk := obj.GroupVersionKind()

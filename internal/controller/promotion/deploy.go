@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -17,6 +17,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/kubeapply"
+	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/render"
 	"ferry.dev/ferry/internal/rollout"
 )
@@ -25,9 +26,10 @@ import (
 const defaultDeployTimeout = 300 * time.Second
 
 // How often a rollout is looked at: in the local cluster the watch on Deployments
-// wakes the Promotion and the poll is only a safety net; other clusters are polled.
+// wakes the Promotion when the rollout completes, and the poll only shows progress;
+// other clusters are polled.
 const (
-	localPoll  = 30 * time.Second
+	localPoll  = 10 * time.Second
 	remotePoll = 2 * time.Second
 )
 
@@ -50,7 +52,14 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		return false, 0, &invalidError{err.Error()}
 	}
 	timeout := deployTimeout(file.App, f.stage.Name)
-	ns := file.App.ForStage(f.stage.Name).Deploy.Namespace
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	var nsLabels map[string]string
+	if preview.Namespace(f.app.Name, f.release) != "" {
+		nsLabels = preview.NamespaceLabels(f.app.Name)
+	}
 	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
 	local := true
@@ -64,11 +73,21 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		if err != nil {
 			return false, 0, &invalidError{err.Error()}
 		}
-		skipped, err := apply(ctx, c.applier, ns, objs)
+		objs, skipped, err := served(c.applier, objs)
 		if err != nil {
 			return false, 0, err
 		}
 		notes = append(notes, skipped...)
+		if checkpoint(f.prom, step).Applied == nil {
+			if nsLabels != nil {
+				if err := ownPreview(ctx, c, ns, f.app.Name, id); err != nil {
+					return false, 0, err
+				}
+			}
+			if err := apply(ctx, c.applier, ns, nsLabels, objs); err != nil {
+				return false, 0, err
+			}
+		}
 		d, err := r.deployment(ctx, c, ns, file.App.Build.Artifact)
 		if err != nil {
 			return false, 0, err
@@ -78,6 +97,10 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		} else if done, msg := rollout.Complete(d); !done {
 			waiting = append(waiting, id+": "+msg)
 		}
+	}
+	if checkpoint(f.prom, step).Applied == nil {
+		now := metav1.NewTime(r.Now())
+		r.update(f.prom, step, func(c *ferryv1.Checkpoint) { c.Applied = &now })
 	}
 	if len(waiting) > 0 {
 		msg := "rolling out " + f.release.Spec.Version + ": " + strings.Join(waiting, "; ")
@@ -153,25 +176,56 @@ func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) 
 		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL}})
 }
 
-// apply creates the namespace and server-side applies the objects, skipping those of
-// optional integrations the target does not serve.
-func apply(ctx context.Context, ap *kubeapply.Applier, ns string, objs []*unstructured.Unstructured) ([]string, error) {
-	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
-	if err := ap.Apply(ctx, nsObj); err != nil {
-		return nil, err
+// ownPreview refuses to deploy a preview into a namespace that exists and is not this
+// application's preview: its labels would make it one, and a preview's end deletes it.
+func ownPreview(ctx context.Context, c *conn, ns, app, cluster string) error {
+	got, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	if !preview.Owned(got, app) {
+		return &invalidError{fmt.Sprintf("namespace %s exists in %s and is not a preview of %s: refusing to deploy the preview there", ns, cluster, app)}
+	}
+	return nil
+}
+
+// served splits the objects into those the target serves and notes on the ones of
+// optional integrations it does not serve, which are skipped rather than failing.
+func served(ap *kubeapply.Applier, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []string, error) {
+	var keep []*unstructured.Unstructured
 	var skipped []string
 	for _, o := range objs {
-		err := ap.Apply(ctx, o)
-		if err != nil && meta.IsNoMatchError(err) && optional(o.GroupVersionKind().Group) {
+		ok, err := ap.Serves(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok && optional(o.GroupVersionKind().Group) {
 			skipped = append(skipped, fmt.Sprintf("%s skipped (the target does not serve %s)", o.GetKind(), o.GetAPIVersion()))
 			continue
 		}
-		if err != nil {
-			return nil, err
+		keep = append(keep, o)
+	}
+	return keep, skipped, nil
+}
+
+// apply creates the namespace and server-side applies the objects.
+func apply(ctx context.Context, ap *kubeapply.Applier, ns string, labels map[string]string, objs []*unstructured.Unstructured) error {
+	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+	if len(labels) > 0 {
+		nsObj.SetLabels(labels)
+	}
+	if err := ap.Apply(ctx, nsObj); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := ap.Apply(ctx, o); err != nil {
+			return err
 		}
 	}
-	return skipped, nil
+	return nil
 }
 
 func optional(group string) bool {

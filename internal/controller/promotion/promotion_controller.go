@@ -29,8 +29,10 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
-	"ferry.dev/ferry/internal/render"
+	"ferry.dev/ferry/internal/preview"
 	policy "ferry.dev/ferry/internal/promotion"
+	"ferry.dev/ferry/internal/render"
+	"ferry.dev/ferry/internal/rollout"
 )
 
 // Reconciler reconciles Promotions.
@@ -74,8 +76,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // rollingOut wakes the Promotions deploying the application and stage a Deployment of
-// the local cluster belongs to, so a finished rollout is seen at once.
+// the local cluster belongs to once its rollout is complete, so that is seen at once.
+// Progress on the way is polled, which keeps a thousand rollouts from waking the
+// controller at every replica.
 func (r *Reconciler) rollingOut(ctx context.Context, o client.Object) []reconcile.Request {
+	if d, ok := o.(*appsv1.Deployment); ok {
+		if done, _ := rollout.Complete(d); !done {
+			return nil
+		}
+	}
 	labels := o.GetLabels()
 	app, stage := labels[render.LabelApplication], labels[ferryv1.LabelStage]
 	if app == "" || stage == "" {
@@ -114,6 +123,8 @@ func (r *Reconciler) siblingsOf(ctx context.Context, o client.Object) []reconcil
 
 // facts are what a Promotion's steps decide on, gathered once per reconcile.
 type facts struct {
+	// status writes the Promotion's status before a step acts on a cluster.
+	status  *statusWriter
 	prom    *ferryv1.Promotion
 	app     *ferryv1.Application
 	release *ferryv1.Release
@@ -164,7 +175,26 @@ func (f *facts) resolve(hosts []string) (*appfile.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.ForStage(f.stage.Name), nil
+	app = app.ForStage(f.stage.Name)
+	if ns := preview.Namespace(f.app.Name, f.release); ns != "" {
+		cp := *app
+		cp.Deploy.Namespace = ns
+		app = &cp
+	}
+	return app, nil
+}
+
+// namespace is where the Release runs in the stage: its preview namespace for a pull
+// request or branch, else the stage's (or the app's) namespace.
+func (f *facts) namespace() (string, error) {
+	if ns := preview.Namespace(f.app.Name, f.release); ns != "" {
+		return ns, nil
+	}
+	file, err := f.file()
+	if err != nil {
+		return "", err
+	}
+	return file.App.ForStage(f.stage.Name).Deploy.Namespace, nil
 }
 
 // step is one checkpoint: it returns done when the step has finished, or a wait.
@@ -194,14 +224,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if finished(prom.Status.Phase) {
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFrom(prom.DeepCopy())
+	st := &statusWriter{r: r, prom: prom, base: prom.DeepCopy()}
 	defer func() {
-		prom.Status.ObservedGeneration = prom.Generation
-		if err := r.Status().Patch(ctx, prom, patch); err != nil {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		if err := st.flush(ctx); err != nil {
+			retErr = errors.Join(retErr, err)
 		}
 	}()
 	f, err := r.gather(ctx, prom)
+	if f != nil {
+		f.status = st
+	}
 	if err != nil {
 		var invalid *invalidError
 		if errors.As(err, &invalid) {
@@ -270,7 +302,16 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 				return false, ctrl.Result{RequeueAfter: wait}, nil
 			}
 		}
+		first := checkpoint(prom, s.name).Phase == ""
 		r.begin(prom, s.name)
+		// The first step of a reconcile that changes a cluster is recorded as started
+		// before it acts, so people see the Promotion start at once; later steps are
+		// written with the rest at the end (acting again on a restart is harmless).
+		if first && actsOnCluster(s.name) && f.status != nil && !f.status.written {
+			if err := f.status.flush(ctx); err != nil {
+				return false, ctrl.Result{}, err
+			}
+		}
 		done, wait, err := s.run(ctx, f)
 		if err != nil {
 			var invalid *invalidError
@@ -285,6 +326,33 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		r.succeed(prom, s.name, checkpoint(prom, s.name).Message)
 	}
 	return true, ctrl.Result{}, nil
+}
+
+// actsOnCluster reports whether a step changes a target cluster.
+func actsOnCluster(step string) bool {
+	switch step {
+	case ferryv1.StepPreDeploy, ferryv1.StepDeploy, ferryv1.StepPostDeploy, ferryv1.StepTests, ferryv1.StepRollback, ferryv1.StepRollbackTests:
+		return true
+	}
+	return false
+}
+
+// statusWriter patches the Promotion's status with what changed since its last write.
+type statusWriter struct {
+	r    *Reconciler
+	prom *ferryv1.Promotion
+	base *ferryv1.Promotion
+	// written is true once the status was written during this reconcile.
+	written bool
+}
+
+func (w *statusWriter) flush(ctx context.Context) error {
+	w.prom.Status.ObservedGeneration = w.prom.Generation
+	if err := w.r.Status().Patch(ctx, w.prom, client.MergeFrom(w.base)); err != nil {
+		return fmt.Errorf("patching status: %w", err)
+	}
+	w.base, w.written = w.prom.DeepCopy(), true
+	return nil
 }
 
 // jitter spreads requeues of many Promotions over up to a tenth more time, so they do
