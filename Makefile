@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine
 
 all: build
 
@@ -41,6 +41,14 @@ integration: build
 # The end-to-end tests bring the dev cluster up, use it, and take it down again.
 e2e: build
 	$(GO) test -count=1 -tags e2e -timeout 45m -v ./test/e2e/...
+
+## bench-engine: the delivery engine's figures on the dev cluster with simulated nodes
+## (latency, 1,000 three-stage apps, memory and idle CPU, time over a bare rollout).
+## It needs a fresh cluster: it brings one up and takes it down again afterwards.
+bench-engine: build
+	bin/ferry dev down
+	bin/ferry dev up --kwok-nodes 6
+	bin/ferry bench engine; status=$$?; bin/ferry dev down; exit $$status
 
 lint: tools
 	$(TOOLS)/golangci-lint run --build-tags integration,e2e ./...

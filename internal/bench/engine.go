@@ -9,6 +9,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -60,6 +62,7 @@ type env struct {
 // Engine runs every measurement and prints the report.
 func Engine(ctx context.Context, o Options) error {
 	o = withDefaults(o)
+	ctrllog.SetLogger(logr.Discard())
 	e, err := setUp(ctx, o)
 	if err != nil {
 		return err

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 
 	"ferry.dev/ferry/internal/rollout"
 )
@@ -189,9 +193,35 @@ func (e *env) scale(ctx context.Context, r *Report) error {
 		return err
 	}
 	r.Apps, r.AllVerified = e.o.Apps, time.Since(start)
-	e.logf("all %d first stages verified after %s; settling 30s", e.o.Apps, r.AllVerified.Round(time.Millisecond))
-	time.Sleep(30 * time.Second)
+	e.logf("all %d first stages verified after %s; waiting for every stage promotion to wait for approval", e.o.Apps, r.AllVerified.Round(time.Millisecond))
+	// Idle means nothing left to do: each second stage waits for a person.
+	if err := e.waitAll(ctx, ferryv1.PromotionWaitingApproval, "-1-0-0-stage"); err != nil {
+		return err
+	}
+	time.Sleep(10 * time.Second)
 	return e.idle(r)
+}
+
+// waitAll polls until the Promotion suffix of every scale application is in phase.
+func (e *env) waitAll(ctx context.Context, phase ferryv1.PromotionPhase, suffix string) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		list := &ferryv1.PromotionList{}
+		if err := e.c.List(ctx, list, client.InNamespace(Namespace)); err != nil {
+			return err
+		}
+		n := 0
+		for _, p := range list.Items {
+			if strings.HasSuffix(p.Name, suffix) && strings.HasPrefix(p.Name, "app-") && p.Status.Phase == phase {
+				n++
+			}
+		}
+		if n == e.o.Apps {
+			return nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return fmt.Errorf("not every %s promotion reached %s within 10m", suffix, phase)
 }
 
 // idle reads the controller's resident memory and its CPU over IdleFor.

@@ -6,12 +6,15 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
+	"os"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,8 +23,10 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/admission"
 	"ferry.dev/ferry/internal/controller/application"
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
@@ -46,6 +51,11 @@ type Options struct {
 	// and 200); the client library's defaults are too low for a thousand applications.
 	QPS   float32
 	Burst int
+	// WebhookAddr, when set, serves the validating admission webhook there (host:port)
+	// and installs its configuration; WebhookURL is the base URL the API server calls
+	// (default https://WebhookAddr).
+	WebhookAddr string
+	WebhookURL  string
 	// SeveralPerProcess allows more than one manager in a process (tests start one per
 	// API server); controller names are otherwise unique per process.
 	SeveralPerProcess bool
@@ -61,6 +71,23 @@ func Scheme() (*runtime.Scheme, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// webhookServer makes the admission webhook's server, its certificate valid for the
+// host of WebhookURL (which it defaults).
+func webhookServer(o *Options) (webhook.Server, []byte, error) {
+	if o.WebhookURL == "" {
+		o.WebhookURL = "https://" + o.WebhookAddr
+	}
+	u, err := url.Parse(o.WebhookURL)
+	if err != nil || u.Hostname() == "" {
+		return nil, nil, fmt.Errorf("webhook URL %q: not a URL with a host", o.WebhookURL)
+	}
+	dir, err := os.MkdirTemp("", "ferry-webhook-")
+	if err != nil {
+		return nil, nil, err
+	}
+	return admission.Server(o.WebhookAddr, u.Hostname(), dir)
 }
 
 // Run starts the manager and blocks until ctx ends. It logs through the logger in ctx
@@ -101,9 +128,25 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	}
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = cmp.Or(o.QPS, 100), cmp.Or(o.Burst, 200)
+	var caPEM []byte
+	if o.WebhookAddr != "" {
+		if mopts.WebhookServer, caPEM, err = webhookServer(&o); err != nil {
+			return err
+		}
+	}
 	mgr, err := ctrl.NewManager(rc, mopts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if o.WebhookAddr != "" {
+		admission.Register(mgr.GetWebhookServer(), mgr.GetAPIReader(), scheme)
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return err
+		}
+		if err := admission.Install(ctx, cs, o.WebhookURL, caPEM); err != nil {
+			return fmt.Errorf("installing the admission webhook: %w", err)
+		}
 	}
 	if err := (&application.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the application reconciler: %w", err)

@@ -43,6 +43,8 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.BoolVar(&o.ctl.LeaderElection, "leader-elect", false, "elect one active replica among several")
 	f.StringVar(&o.ctl.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")
 	f.StringVar(&o.ctl.Namespace, "namespace", "", "watch only this namespace (default: all)")
+	f.StringVar(&o.ctl.WebhookAddr, "webhook-bind-address", "", "serve the validating admission webhook here, host:port (default: off)")
+	f.StringVar(&o.ctl.WebhookURL, "webhook-url", "", "base URL the API server calls the webhook at (default: https://ADDRESS)")
 	f.IntVar(&o.ctl.Workers, "workers", 16, "objects of each kind reconciled at once")
 	f.Float32Var(&o.ctl.QPS, "kube-api-qps", 100, "requests per second to the API server")
 	f.IntVar(&o.ctl.Burst, "kube-api-burst", 200, "burst of requests to the API server")

@@ -55,9 +55,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 	}()
 
-	problems := Check(app)
+	// The app file is checked once per generation: a Promotion's progress wakes the
+	// Application often, and its verdict is already in the conditions.
+	var problems []string
+	checked := app.Status.ObservedGeneration == app.Generation && apimeta.FindStatusCondition(app.Status.Conditions, ferryv1.ConditionReady) != nil
+	if checked && apimeta.IsStatusConditionFalse(app.Status.Conditions, ferryv1.ConditionReady) {
+		problems = []string{apimeta.FindStatusCondition(app.Status.Conditions, ferryv1.ConditionReady).Message}
+	} else if !checked {
+		problems = Check(app)
+	}
 	proms := &ferryv1.PromotionList{}
-	if err := r.List(ctx, proms, client.InNamespace(app.Namespace)); err != nil {
+	if err := r.List(ctx, proms, client.InNamespace(app.Namespace), client.MatchingLabels{ferryv1.LabelApplication: app.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
 	syncStageStatus(app, proms.Items)
