@@ -51,6 +51,9 @@ type Options struct {
 	// and 200); the client library's defaults are too low for a thousand applications.
 	QPS   float32
 	Burst int
+	// PromotionHistory is how many finished Promotions of each stage are kept (default
+	// 20; negative keeps all).
+	PromotionHistory int
 	// WebhookAddr, when set, serves the validating admission webhook there (host:port)
 	// and installs its configuration; WebhookURL is the base URL the API server calls
 	// (default https://WebhookAddr).
@@ -148,7 +151,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 			return fmt.Errorf("installing the admission webhook: %w", err)
 		}
 	}
-	if err := (&application.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&application.Reconciler{Client: mgr.GetClient(), Keep: cmp.Or(o.PromotionHistory, 20)}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the application reconciler: %w", err)
 	}
 	if err := (&release.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {

@@ -63,7 +63,9 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0"}) }()
+	go func() {
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", WebhookAddr: "127.0.0.1:19443"})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -80,6 +82,9 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	app, err := appobject.Build(f, engineNS, nil)
 	must(t, err)
 	must(t, c.Create(ctx, app))
+
+	// The API server refuses what cannot be delivered, naming the field and why.
+	e.refused(t, c)
 
 	// The post-deploy hook's image calls the API server; the tests image calls hello.
 	e.buildImage(t, "./test/e2e/apiprobe", "e2e/apiprobe:1", "")
@@ -164,6 +169,28 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	if len(lines) != 5 || !strings.Contains(lines[1], "dev    3.1.0    Failed") || !strings.Contains(lines[2], "prod   3.0.0    Succeeded") ||
 		!strings.Contains(lines[2], "bob (hello-leads), carol (hello-sre)") || !strings.Contains(lines[4], "dev    3.0.0    Succeeded") {
 		t.Errorf("ferry history:\n%s", out.String())
+	}
+}
+
+// refused checks that the dev cluster's API server refuses a Promotion to an unknown
+// stage (through Ferry's admission webhook) and a malformed Release (through the CRD).
+func (e *clusterEnv) refused(t *testing.T, c client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	want := `spec.stage: application hello has no stage "qa" (its stages: dev, stage, prod)`
+	eventually(t, 30*time.Second, "the webhook refuses an unknown stage", func() error {
+		err := c.Create(ctx, &ferryv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "hello-9-9-9-qa", Namespace: engineNS},
+			Spec: ferryv1.PromotionSpec{Application: "hello", Release: "hello-9-9-9", Stage: "qa"}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			return fmt.Errorf("got %v, want %q", err, want)
+		}
+		return nil
+	})
+	err := c.Create(ctx, &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "hello-bad", Namespace: engineNS},
+		Spec: ferryv1.ReleaseSpec{Application: "hello", Version: "latest", Flow: "release", AppFile: engineApp,
+			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "127.0.0.1:5000/hello", Digest: "sha256:nope"}}}})
+	if err == nil || !strings.Contains(err.Error(), `spec.version: Invalid value: "latest"`) || !strings.Contains(err.Error(), "spec.images[0].digest") {
+		t.Errorf("malformed release: %v", err)
 	}
 }
 

@@ -96,8 +96,9 @@ func (e *clusterEnv) startController(t *testing.T, logs string) *exec.Cmd {
 	out, err := os.OpenFile(logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	must(t, err)
 	defer out.Close()
+	// The webhook too: each start makes a new certificate and installs it again.
 	cmd := exec.Command(e.cfg.FerryBin, "controller", "--kubeconfig", e.cfg.AdminKubeconfig(), "--namespace", killNS,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--webhook-bind-address", "127.0.0.1:19444")
 	cmd.Stdout, cmd.Stderr = out, out
 	must(t, cmd.Start())
 	return cmd

@@ -45,6 +45,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.ctl.Namespace, "namespace", "", "watch only this namespace (default: all)")
 	f.StringVar(&o.ctl.WebhookAddr, "webhook-bind-address", "", "serve the validating admission webhook here, host:port (default: off)")
 	f.StringVar(&o.ctl.WebhookURL, "webhook-url", "", "base URL the API server calls the webhook at (default: https://ADDRESS)")
+	f.IntVar(&o.ctl.PromotionHistory, "promotion-history", 20, "finished promotions kept per stage; older ones are deleted (negative: keep all)")
 	f.IntVar(&o.ctl.Workers, "workers", 16, "objects of each kind reconciled at once")
 	f.Float32Var(&o.ctl.QPS, "kube-api-qps", 100, "requests per second to the API server")
 	f.IntVar(&o.ctl.Burst, "kube-api-burst", 200, "burst of requests to the API server")

@@ -24,12 +24,14 @@ import (
 // Reconciler reconciles Applications.
 type Reconciler struct {
 	client.Client
+	// Keep is how many finished Promotions of each stage are kept (<= 0: all).
+	Keep int
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ferry.dev,resources=applications/status,verbs=get;update;patch
 
-// +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch;delete
 
 // SetupWithManager registers the reconciler; a Promotion's change wakes its Application.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -69,6 +71,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, err
 	}
 	syncStageStatus(app, proms.Items)
+	if err := r.collect(ctx, proms.Items); err != nil {
+		return ctrl.Result{}, err
+	}
 	if len(problems) > 0 {
 		msg := problemsMessage(problems)
 		logger.Info("application is invalid", "problems", len(problems))
@@ -125,6 +130,21 @@ func syncStageStatus(app *ferryv1.Application, proms []ferryv1.Promotion) {
 		stages = append(stages, st)
 	}
 	app.Status.Stages = stages
+}
+
+// collect deletes the finished Promotions beyond the history kept per stage (their hook
+// logs go with them).
+func (r *Reconciler) collect(ctx context.Context, proms []ferryv1.Promotion) error {
+	for _, name := range policy.Collectable(proms, r.Keep) {
+		for i := range proms {
+			if proms[i].Name == name {
+				if err := r.Delete(ctx, &proms[i]); client.IgnoreNotFound(err) != nil {
+					return fmt.Errorf("deleting old promotion %s: %w", name, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func finished(p ferryv1.PromotionPhase) bool {

@@ -226,7 +226,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	st := &statusWriter{r: r, prom: prom, base: prom.DeepCopy()}
 	defer func() {
-		if err := st.flush(ctx); err != nil {
+		err := st.flush(ctx)
+		if apierrors.IsConflict(err) && retErr == nil {
+			// This reconcile read an older Promotion than the API server has: nothing
+			// it decided is kept; start again from the newer one.
+			result = ctrl.Result{Requeue: true}
+			return
+		}
+		if err != nil {
 			retErr = errors.Join(retErr, err)
 		}
 	}()
@@ -348,9 +355,15 @@ type statusWriter struct {
 
 func (w *statusWriter) flush(ctx context.Context) error {
 	w.prom.Status.ObservedGeneration = w.prom.Generation
-	if err := w.r.Status().Patch(ctx, w.prom, client.MergeFrom(w.base)); err != nil {
+	// The optimistic lock makes a write based on an out-of-date read fail instead of
+	// undoing what another reconcile recorded: a finished step is never forgotten.
+	// A copy is sent: the answer must not replace the Promotion's slices, which steps
+	// may hold pointers into; only the new resourceVersion is taken back.
+	sent := w.prom.DeepCopy()
+	if err := w.r.Status().Patch(ctx, sent, client.MergeFromWithOptions(w.base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("patching status: %w", err)
 	}
+	w.prom.ResourceVersion = sent.ResourceVersion
 	w.base, w.written = w.prom.DeepCopy(), true
 	return nil
 }

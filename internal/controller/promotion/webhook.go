@@ -83,7 +83,8 @@ func (r *Reconciler) webhook(ctx context.Context, f *facts, step string, h *appf
 	hs.Attempts++
 	next := secondAfter(now.Add(webhookhook.Backoff(int(hs.Attempts))))
 	hs.NextAttemptAt, hs.Message = &next, fmt.Sprintf("calling (attempt %d)", hs.Attempts)
-	if err := r.Status().Update(ctx, f.prom.DeepCopy()); err != nil {
+	// Written (conditionally on the Promotion being as read) before the call is made.
+	if err := f.status.flush(ctx); err != nil {
 		return false, 0, fmt.Errorf("recording webhook hook %s's attempt %d before making it: %w", h.Name, hs.Attempts, err)
 	}
 	caller := &webhookhook.Caller{Secret: secret, Timeout: min(webhookhook.DefaultTimeout, left)}
