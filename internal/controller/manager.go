@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -113,7 +114,8 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
 	// Only the Deployments Ferry wrote are watched, in whatever namespace their stage
-	// uses; Secrets (cluster credentials) are read when needed, never all cached.
+	// uses; Secrets (cluster credentials) are read when needed, never all cached, and
+	// stage Leases are read fresh, as a lock must be.
 	ours, err := labels.Parse(render.LabelApplication)
 	if err != nil {
 		return err
@@ -121,7 +123,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	mopts.Cache.ByObject = map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
 	}
-	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}
+	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &coordinationv1.Lease{}}}
 	// Nothing reads managed fields: not keeping them saves a good part of the cache.
 	mopts.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	mopts.Controller = ctrlconfig.Controller{MaxConcurrentReconciles: cmp.Or(o.Workers, 16)}

@@ -150,6 +150,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	}
 	t.Logf("3.1.0 in dev: %s", failed.Status.Message)
 	e.answers(t, "e2e-hello-dev", "3.0.0")
+	e.statusShows(t, c, "dev    3.0.0", "3.1.0 failed: tests failed: hook tests (job e2e-hello-dev/")
 	jobs, err := e.cs.BatchV1().Jobs("e2e-hello-dev").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/step=rollbackTests,ferry.dev/release=" + v1.Name})
 	must(t, err)
 	if len(jobs.Items) != 2 {

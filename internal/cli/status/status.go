@@ -110,6 +110,9 @@ func Print(ctx context.Context, c client.Client, ns, name string, w io.Writer) e
 				v := promotion.Approvals(spec, p.Status.Approvals)
 				approvals = fmt.Sprintf("%d/%d %v", len(v.Groups), v.Needed, v.Groups)
 			}
+		} else if last := lastFinished(proms.Items, st.Name); last != nil && last.Status.Phase == ferryv1.PromotionFailed {
+			// The stage's newest news is a failure (perhaps rolled back): say so.
+			msg = dash(versions[last.Spec.Release]) + " failed: " + last.Status.Message
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, version, promoting, step, approvals, msg)
 	}
@@ -117,6 +120,19 @@ func Print(ctx context.Context, c client.Client, ns, name string, w io.Writer) e
 		return errors.Join(tw.Flush(), fmt.Errorf("application %s has no stage status yet: is `ferry controller` running?", name))
 	}
 	return tw.Flush()
+}
+
+// lastFinished is the newest finished Promotion of a stage, by creation.
+func lastFinished(proms []ferryv1.Promotion, stage string) *ferryv1.Promotion {
+	var last *ferryv1.Promotion
+	for i := range proms {
+		p := &proms[i]
+		done := p.Status.Phase == ferryv1.PromotionSucceeded || p.Status.Phase == ferryv1.PromotionFailed
+		if p.Spec.Stage == stage && done && (last == nil || last.CreationTimestamp.Before(&p.CreationTimestamp)) {
+			last = p
+		}
+	}
+	return last
 }
 
 func stageSpec(app *ferryv1.Application, name string) ferryv1.StageSpec {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,9 +50,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patch := client.MergeFrom(app.DeepCopy())
+	before := app.DeepCopy()
+	patch := client.MergeFrom(before)
 	defer func() {
 		app.Status.ObservedGeneration = app.Generation
+		// Most wake-ups change nothing: sending no write then spares the API server.
+		if equality.Semantic.DeepEqual(before.Status, app.Status) {
+			return
+		}
 		if err := r.Status().Patch(ctx, app, patch); err != nil {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}

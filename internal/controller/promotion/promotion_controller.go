@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -296,9 +297,14 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
 			continue
 		}
-		// One Promotion deploys to a stage at a time; the others wait before starting.
-		if (s.name == ferryv1.StepDeploy || s.name == ferryv1.StepRollback) && checkpoint(prom, s.name).Phase == "" {
-			if other := busyWith(f); other != "" {
+		// One Promotion acts on a stage at a time, from its pre-deploy hooks to its end;
+		// the others wait before starting.
+		if (s.name == ferryv1.StepPreDeploy || s.name == ferryv1.StepRollback) && checkpoint(prom, s.name).Phase == "" {
+			other, err := r.lockStage(ctx, f)
+			if err != nil {
+				return false, ctrl.Result{}, err
+			}
+			if other != "" {
 				prom.Status.Message = "waiting for " + other + " to finish in " + prom.Spec.Stage
 				return false, ctrl.Result{RequeueAfter: jitter(2 * time.Second)}, nil
 			}
@@ -328,6 +334,11 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 			return false, ctrl.Result{}, err
 		}
 		if !done {
+			// A step that takes longer than one reconcile says it started; one done at
+			// once says only that it succeeded (half the Events for a thousand apps).
+			if first {
+				r.event(prom, corev1.EventTypeNormal, "StepStarted", s.name, "step "+s.name+" started for "+prom.Spec.Release)
+			}
 			return false, ctrl.Result{RequeueAfter: jitter(wait)}, nil
 		}
 		r.succeed(prom, s.name, checkpoint(prom, s.name).Message)
@@ -355,6 +366,9 @@ type statusWriter struct {
 
 func (w *statusWriter) flush(ctx context.Context) error {
 	w.prom.Status.ObservedGeneration = w.prom.Generation
+	if equality.Semantic.DeepEqual(w.base.Status, w.prom.Status) {
+		return nil
+	}
 	// The optimistic lock makes a write based on an out-of-date read fail instead of
 	// undoing what another reconcile recorded: a finished step is never forgotten.
 	// A copy is sent: the answer must not replace the Promotion's slices, which steps
@@ -468,15 +482,6 @@ func supersededBy(f *facts) string {
 	return ""
 }
 
-// busyWith returns another Promotion deploying to the same stage: one at a time.
-func busyWith(f *facts) string {
-	for _, p := range f.siblings {
-		if !finished(p.Status.Phase) && deploying(&p) {
-			return p.Name
-		}
-	}
-	return ""
-}
 
 // upstream waits until the stage before verified the Release.
 func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration, error) {
@@ -582,9 +587,6 @@ func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note
 
 // begin records a step's start (once) and marks the Promotion running.
 func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
-	if checkpoint(p, name).Name == "" {
-		r.event(p, corev1.EventTypeNormal, "StepStarted", name, "step "+name+" started for "+p.Spec.Release)
-	}
 	r.update(p, name, func(*ferryv1.Checkpoint) {})
 	if p.Status.Phase == ferryv1.PromotionPending {
 		p.Status.Phase = ferryv1.PromotionRunning

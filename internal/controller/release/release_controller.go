@@ -13,6 +13,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -85,9 +86,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return ctrl.Result{}, err
 		}
 	}
-	patch := client.MergeFrom(rel.DeepCopy())
+	before := rel.DeepCopy()
+	patch := client.MergeFrom(before)
 	defer func() {
 		rel.Status.ObservedGeneration = rel.Generation
+		// Most wake-ups change nothing: sending no write then spares the API server.
+		if equality.Semantic.DeepEqual(before.Status, rel.Status) {
+			return
+		}
 		if err := r.Status().Patch(ctx, rel, patch); err != nil {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}

@@ -1,0 +1,80 @@
+//go:build integration
+
+package promotion_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/testenv"
+)
+
+// TestOneAtATimePerStage checks the stage's lock: while 1.0.0 rolls out in dev, 1.1.0
+// waits before its first step that acts on the cluster, naming the holder; once 1.0.0
+// is verified, 1.1.0 takes the stage's Lease and deploys.
+func TestOneAtATimePerStage(t *testing.T) {
+	rc := testenv.Start(t, "../../../config/crd")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
+	}()
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	cs := kubernetes.NewForConfigOrDie(rc)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
+			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
+	}))
+	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	holder(t, cs, "web-1-0-0-dev")
+	must(t, c.Create(ctx, newRelease("1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return p.Status.Message == "waiting for web-1-0-0-dev to finish in dev" && checkpointPhase(p, ferryv1.StepPreDeploy) == ""
+	})
+	reportRolledOut(t, cs, "web-prod", "web")
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	holder(t, cs, "web-1-1-0-dev")
+	cancel()
+	must(t, <-done)
+}
+
+// holder waits until the dev stage's Lease names the Promotion.
+func holder(t *testing.T, cs kubernetes.Interface, want string) {
+	t.Helper()
+	eventually(t, func() error {
+		l, err := cs.CoordinationV1().Leases("default").Get(context.Background(), "ferry-stage-web-dev", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != want {
+			return fmt.Errorf("lease held by %s, want %s", holderOf(l), want)
+		}
+		return nil
+	})
+}
+
+func holderOf(l *coordinationv1.Lease) string {
+	if l.Spec.HolderIdentity == nil {
+		return "nobody"
+	}
+	return *l.Spec.HolderIdentity
+}
