@@ -482,7 +482,6 @@ func supersededBy(f *facts) string {
 	return ""
 }
 
-
 // upstream waits until the stage before verified the Release.
 func (r *Reconciler) upstream(_ context.Context, f *facts) (bool, time.Duration, error) {
 	if rb := f.prom.Spec.Rollback; rb != nil {
