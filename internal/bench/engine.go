@@ -9,7 +9,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/go-logr/logr"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

@@ -183,7 +183,7 @@ func (e *clusterEnv) refused(t *testing.T, c client.Client) {
 		err := c.Create(ctx, &ferryv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "hello-9-9-9-qa", Namespace: engineNS},
 			Spec: ferryv1.PromotionSpec{Application: "hello", Release: "hello-9-9-9", Stage: "qa"}})
 		if err == nil || !strings.Contains(err.Error(), want) {
-			return fmt.Errorf("got %v, want %q", err, want)
+			return fmt.Errorf("got %w, want %q", err, want)
 		}
 		return nil
 	})

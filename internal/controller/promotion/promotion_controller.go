@@ -231,7 +231,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if apierrors.IsConflict(err) && retErr == nil {
 			// This reconcile read an older Promotion than the API server has: nothing
 			// it decided is kept; start again from the newer one.
-			result = ctrl.Result{Requeue: true}
+			result = ctrl.Result{RequeueAfter: time.Millisecond}
 			return
 		}
 		if err != nil {
