@@ -457,17 +457,23 @@ func deploying(p *ferryv1.Promotion) bool {
 	return checkpoint(p, ferryv1.StepDeploy).Phase != ""
 }
 
+// acting reports whether a Promotion has begun to act on its stage (its pre-deploy
+// hooks or its deployment): from then on it holds the stage and runs to its end.
+func acting(p *ferryv1.Promotion) bool {
+	return checkpoint(p, ferryv1.StepPreDeploy).Phase != "" || deploying(p)
+}
+
 // supersededBy returns the newer Promotion that replaces this one, if this one has not
-// started deploying and a Release of a higher version waits for the same stage.
+// begun to act on the stage and a Release of a higher version waits for the same stage.
 func supersededBy(f *facts) string {
 	// A rollback is a person's explicit choice of an older version: it is never replaced,
 	// and it replaces nothing.
-	if deploying(f.prom) || f.prom.Spec.Rollback != nil {
+	if acting(f.prom) || f.prom.Spec.Rollback != nil {
 		return ""
 	}
 	waiting := []policy.Waiting{{Name: f.prom.Name, Version: f.release.Spec.Version}}
 	for _, p := range f.siblings {
-		if !finished(p.Status.Phase) && !deploying(&p) && p.Spec.Rollback == nil {
+		if !finished(p.Status.Phase) && !acting(&p) && p.Spec.Rollback == nil {
 			waiting = append(waiting, policy.Waiting{Name: p.Name, Version: p.Annotations[ferryv1.AnnotationVersion]})
 		}
 	}
