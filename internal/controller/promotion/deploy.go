@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,10 +93,15 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		if err != nil {
 			return false, 0, err
 		}
-		if d == nil {
-			waiting = append(waiting, id+": the deployment is not seen yet")
-		} else if done, msg := rollout.Complete(d); !done {
-			waiting = append(waiting, id+": "+msg)
+		switch {
+		case d == nil || !runsVersion(d, f.release.Spec.Version):
+			// A watched copy may still be the one before this apply, complete with
+			// the old version: only the applied version's rollout counts.
+			waiting = append(waiting, id+": the deployment of "+f.release.Spec.Version+" is not seen yet")
+		default:
+			if done, msg := rollout.Complete(d); !done {
+				waiting = append(waiting, id+": "+msg)
+			}
 		}
 	}
 	if checkpoint(f.prom, step).Applied == nil {
@@ -125,6 +131,15 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	}
 	setMessage(f.prom, step, msg)
 	return true, 0, nil
+}
+
+// runsVersion reports whether the Deployment is the one written for the version (its
+// version label, which the built-in objects and charts both carry).
+func runsVersion(d *appsv1.Deployment, version string) bool {
+	if v, ok := d.Labels["ferry.dev/version"]; ok {
+		return v == version
+	}
+	return d.Labels["app.kubernetes.io/version"] == version
 }
 
 func deployTimeout(app *appfile.App, stage string) time.Duration {
