@@ -18,6 +18,7 @@ import (
 	"ferry.dev/ferry/internal/cli/initfile"
 	"ferry.dev/ferry/internal/cli/install"
 	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/cli/judge"
 	"ferry.dev/ferry/internal/cli/lint"
 	"ferry.dev/ferry/internal/cli/logs"
 	"ferry.dev/ferry/internal/cli/preview"
@@ -43,15 +44,24 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s), bench.NewCommand(s),
-		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s))
+		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s))
 	return root
 }
+
+// exitCoder is an error that carries the process's exit code; what it means has been
+// printed already.
+type exitCoder interface{ ExitCode() int }
 
 // Execute runs the command line and returns the process exit code.
 func Execute(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	root := NewRoot(iostreams.Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
+		// A verdict (ferry judge, ferry slo eval) is printed already and sets the code.
+		var coded exitCoder
+		if errors.As(err, &coded) {
+			return coded.ExitCode()
+		}
 		// lint has printed its problems already.
 		if !errors.Is(err, lint.ErrInvalid) {
 			fmt.Fprintln(errOut, "Error:", err)
