@@ -25,6 +25,7 @@ import (
 	"ferry.dev/ferry/internal/cli/release"
 	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/rollback"
+	clislo "ferry.dev/ferry/internal/cli/slo"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/version"
 )
@@ -44,29 +45,36 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s), bench.NewCommand(s),
-		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s))
+		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
+		clislo.NewCommand(s))
 	return root
 }
 
-// exitCoder is an error that carries the process's exit code; what it means has been
-// printed already.
+// exitCoder is an error that carries the process's exit code (the verdicts of ferry
+// judge and ferry slo eval).
 type exitCoder interface{ ExitCode() int }
+
+// printed reports whether the command has said what the error means already: lint's
+// problems, and the verdicts of the quality gates.
+func printed(err error) bool {
+	var verdict *judge.ResultError
+	return errors.Is(err, lint.ErrInvalid) || errors.Is(err, clislo.ErrVerdict) || errors.As(err, &verdict)
+}
 
 // Execute runs the command line and returns the process exit code.
 func Execute(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	root := NewRoot(iostreams.Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		// A verdict (ferry judge, ferry slo eval) is printed already and sets the code.
+		code := 1
 		var coded exitCoder
 		if errors.As(err, &coded) {
-			return coded.ExitCode()
+			code = coded.ExitCode()
 		}
-		// lint has printed its problems already.
-		if !errors.Is(err, lint.ErrInvalid) {
+		if !printed(err) {
 			fmt.Fprintln(errOut, "Error:", err)
 		}
-		return 1
+		return code
 	}
 	return 0
 }
