@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	clianalysis "ferry.dev/ferry/internal/cli/analysis"
 	"ferry.dev/ferry/internal/cli/apply"
 	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/bench"
@@ -46,7 +47,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s), bench.NewCommand(s),
 		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
-		clislo.NewCommand(s))
+		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root
 }
 
@@ -58,7 +59,7 @@ type exitCoder interface{ ExitCode() int }
 // problems, and the verdicts of the quality gates.
 func printed(err error) bool {
 	var verdict *judge.ResultError
-	return errors.Is(err, lint.ErrInvalid) || errors.Is(err, clislo.ErrVerdict) || errors.As(err, &verdict)
+	return errors.Is(err, lint.ErrInvalid) || errors.Is(err, clislo.ErrVerdict) || errors.Is(err, clianalysis.ErrVerdict) || errors.As(err, &verdict)
 }
 
 // Execute runs the command line and returns the process exit code.
