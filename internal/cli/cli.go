@@ -28,6 +28,7 @@ import (
 	"ferry.dev/ferry/internal/cli/rollback"
 	clislo "ferry.dev/ferry/internal/cli/slo"
 	"ferry.dev/ferry/internal/cli/status"
+	"ferry.dev/ferry/internal/cli/verdict"
 	"ferry.dev/ferry/internal/cli/version"
 )
 
@@ -58,8 +59,8 @@ type exitCoder interface{ ExitCode() int }
 // printed reports whether the command has said what the error means already: lint's
 // problems, and the verdicts of the quality gates.
 func printed(err error) bool {
-	var verdict *judge.ResultError
-	return errors.Is(err, lint.ErrInvalid) || errors.Is(err, clislo.ErrVerdict) || errors.Is(err, clianalysis.ErrVerdict) || errors.As(err, &verdict)
+	var canary *judge.ResultError
+	return errors.Is(err, lint.ErrInvalid) || errors.Is(err, verdict.ErrPrinted) || errors.As(err, &canary)
 }
 
 // Execute runs the command line and returns the process exit code.

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,6 +21,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/analysis"
 	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/cli/verdict"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/slo"
 )
@@ -29,24 +29,12 @@ import (
 // PrometheusEnv names the environment variable read when --prometheus is not given.
 const PrometheusEnv = "FERRY_PROMETHEUS"
 
-// ErrVerdict is wrapped by the ExitError of a verdict other than pass, which is printed
-// already: the caller exits with the code and prints nothing more.
-var ErrVerdict = errors.New("the analysis did not pass")
+// ErrVerdict is wrapped by the ExitError of a verdict other than pass, printed already.
+var ErrVerdict = verdict.ErrPrinted
 
-// ExitError carries the process exit code: 1 for warning and inconclusive, 2 for fail and
-// for any error, since a gate that cannot run must not let a release through.
-type ExitError struct {
-	Code int
-	Err  error
-}
-
-func (e *ExitError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ExitCode is the code the process should exit with.
-func (e *ExitError) ExitCode() int { return e.Code }
+// ExitError carries the exit code: 1 for warning and inconclusive, 2 for fail and for
+// any error.
+type ExitError = verdict.ExitError
 
 type runOptions struct {
 	s                iostreams.Streams
@@ -259,23 +247,7 @@ func printText(s iostreams.Streams, r analysis.Report) error {
 	if r.SLO.Error != "" {
 		fmt.Fprintf(s.Out, "slo error: %s\n", r.SLO.Error)
 	}
-	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	if len(r.SLO.Objectives) > 0 {
-		fmt.Fprintln(w, "SLI\tVALUE\tSTATUS\tSCORE\tPASS\tWARNING")
-	}
-	for _, o := range r.SLO.Objectives {
-		name := o.SLI
-		if o.KeySLI {
-			name += " (key)"
-		}
-		score := fmt.Sprintf("%g/%d", o.Score, o.Weight)
-		if o.Status == slo.StatusInfo {
-			score = "-" // informational objectives are not scored
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, number(o.Value), o.Status, score,
-			targets(o.PassTargets), targets(o.WarningTargets))
-	}
-	if err := w.Flush(); err != nil {
+	if err := slo.WriteObjectives(s.Out, r.SLO.Objectives); err != nil {
 		return err
 	}
 	if len(r.Errors) > 0 {
@@ -285,33 +257,6 @@ func printText(s iostreams.Streams, r analysis.Report) error {
 		}
 	}
 	return nil
-}
-
-func number(v *float64) string {
-	if v == nil {
-		return "null"
-	}
-	return fmt.Sprintf("%g", *v)
-}
-
-// targets writes "<=+10% (550) ✗": the criterion, the threshold it came to, and a cross
-// when it does not hold.
-func targets(ts []slo.Target) string {
-	parts := make([]string, 0, len(ts))
-	for _, t := range ts {
-		p := t.Criterion
-		if t.TargetValue != nil {
-			p += fmt.Sprintf(" (%g)", *t.TargetValue)
-		}
-		if t.Violated {
-			p += " ✗"
-		}
-		parts = append(parts, p)
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, ", ")
 }
 
 func sortedKeys(m map[string]string) []string {

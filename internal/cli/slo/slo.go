@@ -8,33 +8,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/cli/verdict"
 	"ferry.dev/ferry/internal/slo"
 )
 
-// ErrVerdict is wrapped by the ExitError of a warning or fail verdict, which is printed
-// already: the caller exits with the code and prints nothing more.
-var ErrVerdict = errors.New("the SLO evaluation did not pass")
+// ErrVerdict is wrapped by the ExitError of a verdict other than pass, printed already.
+var ErrVerdict = verdict.ErrPrinted
 
-// ExitError carries the process exit code: 1 for warning, 2 for fail and for any error,
-// since a gate that cannot evaluate must not let a release through.
-type ExitError struct {
-	Code int
-	Err  error
-}
-
-func (e *ExitError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ExitCode is the code the process should exit with.
-func (e *ExitError) ExitCode() int { return e.Code }
+// ExitError carries the exit code: 1 for warning and inconclusive, 2 for fail and for
+// any error.
+type ExitError = verdict.ExitError
 
 type evalOptions struct {
 	s        iostreams.Streams
@@ -156,55 +143,11 @@ func printJSON(s iostreams.Streams, res slo.Result) error {
 	return enc.Encode(res)
 }
 
-// printText shows one line per objective with each criterion and the target it came to.
+// printText shows the verdict and one line per objective.
 func printText(s iostreams.Streams, res slo.Result) error {
 	fmt.Fprintf(s.Out, "result: %s  score: %.2f%%\n", res.Result, res.Score)
 	if res.Error != "" {
 		fmt.Fprintf(s.Out, "error: %s\n", res.Error)
 	}
-	if len(res.Objectives) == 0 {
-		return nil
-	}
-	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SLI\tVALUE\tSTATUS\tSCORE\tPASS\tWARNING")
-	for _, o := range res.Objectives {
-		name := o.SLI
-		if o.KeySLI {
-			name += " (key)"
-		}
-		score := fmt.Sprintf("%g/%d", o.Score, o.Weight)
-		if o.Status == slo.StatusInfo {
-			score = "-" // informational objectives are not scored
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, number(o.Value), o.Status, score,
-			targets(o.PassTargets), targets(o.WarningTargets))
-	}
-	return w.Flush()
-}
-
-func number(v *float64) string {
-	if v == nil {
-		return "null"
-	}
-	return fmt.Sprintf("%g", *v)
-}
-
-// targets writes "<=+10% (550) ✗": the criterion, the threshold it came to, and a cross
-// when it does not hold.
-func targets(ts []slo.Target) string {
-	parts := make([]string, 0, len(ts))
-	for _, t := range ts {
-		p := t.Criterion
-		if t.TargetValue != nil {
-			p += fmt.Sprintf(" (%g)", *t.TargetValue)
-		}
-		if t.Violated {
-			p += " ✗"
-		}
-		parts = append(parts, p)
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, ", ")
+	return slo.WriteObjectives(s.Out, res.Objectives)
 }
