@@ -7,55 +7,26 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/appobject"
+	clusterconfig "ferry.dev/ferry/internal/clusters"
 	"ferry.dev/ferry/internal/promotion"
 )
 
 // ErrNoCluster is Target's error for a Cluster that does not exist.
-var ErrNoCluster = errors.New("no such cluster")
+var ErrNoCluster = clusterconfig.ErrNoCluster
 
-// Target returns the Cluster named id in namespace ns and a config to reach it: from
-// the kubeconfig in the Secret it names, or local when it names none (the cluster the
-// controller runs in). c must know the core kinds (Secrets) as well as Ferry's. A
-// missing Cluster is ErrNoCluster.
+// Target returns the Cluster named id in namespace ns and a config to reach it (see
+// package clusters). A missing Cluster is ErrNoCluster.
 func Target(ctx context.Context, c client.Client, local *rest.Config, ns, id string) (*ferryv1.Cluster, *rest.Config, error) {
-	cl := &ferryv1.Cluster{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: id}, cl); err != nil {
-		if apierrors.IsNotFound(err) {
-			err = ErrNoCluster
-		}
-		return nil, nil, fmt.Errorf("cluster %q in namespace %s: %w", id, ns, err)
-	}
-	ref := cl.Spec.KubeconfigSecretRef
-	if ref == nil {
-		if local == nil {
-			return nil, nil, fmt.Errorf("cluster %s is the local cluster, and no config for it was given", id)
-		}
-		return cl, local, nil
-	}
-	sec := &corev1.Secret{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, sec); err != nil {
-		return nil, nil, fmt.Errorf("cluster %s: kubeconfig secret %s: %w", id, ref.Name, err)
-	}
-	key := ref.Key
-	if key == "" {
-		key = "kubeconfig"
-	}
-	rc, err := clientcmd.RESTConfigFromKubeConfig(sec.Data[key])
-	if err != nil {
-		return nil, nil, fmt.Errorf("cluster %s: secret %s key %s is not a kubeconfig: %w", id, ref.Name, key, err)
-	}
-	return cl, rc, nil
+	return clusterconfig.Config(ctx, c, local, ns, id)
 }
 
 // Delete removes the selected preview of the application app in namespace ns (where

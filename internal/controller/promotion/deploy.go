@@ -2,21 +2,20 @@ package promotion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/clusters"
 	"ferry.dev/ferry/internal/kubeapply"
 	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/render"
@@ -153,32 +152,14 @@ func deployTimeout(app *appfile.App, stage string) time.Duration {
 	return defaultDeployTimeout
 }
 
-// target finds the Cluster with the given id and a config to reach it.
+// target finds the Cluster with the given id and a config to reach it; a missing
+// Cluster or a Secret without a kubeconfig fails the step (no retry mends them).
 func (r *Reconciler) target(ctx context.Context, ns, id string) (*ferryv1.Cluster, *rest.Config, error) {
-	cl := &ferryv1.Cluster{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: id}, cl); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil, &invalidError{fmt.Sprintf("cluster %q does not exist in namespace %s", id, ns)}
-		}
-		return nil, nil, err
+	cl, rc, err := clusters.Config(ctx, r.Client, r.LocalConfig, ns, id)
+	if errors.Is(err, clusters.ErrNoCluster) || errors.Is(err, clusters.ErrBadKubeconfig) {
+		return nil, nil, &invalidError{err.Error()}
 	}
-	ref := cl.Spec.KubeconfigSecretRef
-	if ref == nil {
-		return cl, r.LocalConfig, nil
-	}
-	sec := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, sec); err != nil {
-		return nil, nil, fmt.Errorf("cluster %s: kubeconfig secret %s: %w", id, ref.Name, err)
-	}
-	key := ref.Key
-	if key == "" {
-		key = "kubeconfig"
-	}
-	rc, err := clientcmd.RESTConfigFromKubeConfig(sec.Data[key])
-	if err != nil {
-		return nil, nil, &invalidError{fmt.Sprintf("cluster %s: secret %s key %s is not a kubeconfig: %v", id, ref.Name, key, err)}
-	}
-	return cl, rc, nil
+	return cl, rc, err
 }
 
 func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) ([]*unstructured.Unstructured, error) {
