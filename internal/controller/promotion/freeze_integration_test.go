@@ -11,11 +11,9 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
-	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/install"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
@@ -40,16 +38,7 @@ deploy:
 	if _, err := install.CRDs(context.Background(), rc, 30*time.Second); err != nil { // the admission policies
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(rc)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	ctx, c, cs := runEngine(t, rc)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: frozenApp, Stages: []ferryv1.StageSpec{
@@ -80,6 +69,4 @@ deploy:
 	if msg := checkpointMessage(p, ferryv1.StepFreeze); msg != `freeze "launch" overridden by ann: launch fix` {
 		t.Errorf("freeze checkpoint message %q", msg)
 	}
-	cancel()
-	must(t, <-done)
 }

@@ -14,8 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/controller"
-	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
 
@@ -35,16 +33,7 @@ deploy:
 // with its name. The API server has no job controller: the test reports each Job's end.
 func TestHooksRunAsJobs(t *testing.T) {
 	rc := testenv.Start(t, "../../../config/crd")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(rc)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	ctx, c, cs := runEngine(t, rc)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: hookedApp, Stages: []ferryv1.StageSpec{
@@ -97,8 +86,6 @@ func TestHooksRunAsJobs(t *testing.T) {
 		}
 		return nil
 	})
-	cancel()
-	must(t, <-done)
 }
 
 // waitJob waits for the Job whose name starts with prefix.

@@ -12,8 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/controller"
-	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
 
@@ -22,16 +20,7 @@ import (
 // is verified, 1.1.0 takes the stage's Lease and deploys.
 func TestOneAtATimePerStage(t *testing.T) {
 	rc := testenv.Start(t, "../../../config/crd")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(rc)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	ctx, c, cs := runEngine(t, rc)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
@@ -53,8 +42,6 @@ func TestOneAtATimePerStage(t *testing.T) {
 		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
 	})
 	holder(t, cs, "web-1-1-0-dev")
-	cancel()
-	must(t, <-done)
 }
 
 // holder waits until the dev stage's Lease names the Promotion.

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -46,18 +47,7 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Grant(t, "ferry-approver", testenv.ApproverRules, "leads")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(rc)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	ctx, c, cs := runEngine(t, rc)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
@@ -127,8 +117,27 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 		}
 		return nil
 	})
-	cancel()
-	must(t, <-done)
+}
+
+// runEngine runs the controller against rc until the test ends, creates the Cluster
+// "local" (the API server itself), and returns the context and clients the test uses.
+func runEngine(t *testing.T, rc *rest.Config) (context.Context, client.Client, kubernetes.Interface) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	})
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	return ctx, c, kubernetes.NewForConfigOrDie(rc)
 }
 
 var (

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/install"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/rollback"
@@ -42,16 +41,7 @@ func TestFailedTestsRollBack(t *testing.T) {
 	if _, err := install.CRDs(context.Background(), rc, 30*time.Second); err != nil { // the admission policies
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(rc)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	ctx, c, cs := runEngine(t, rc)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: testedApp, Stages: []ferryv1.StageSpec{
@@ -120,8 +110,6 @@ func TestFailedTestsRollBack(t *testing.T) {
 		t.Errorf("rollback upstream message %q", msg)
 	}
 	waitCurrent(t, c, "web-1-0-0")
-	cancel()
-	must(t, <-done)
 }
 
 var digest3 = "sha256:" + fmt.Sprintf("%064x", 9)
