@@ -4,6 +4,7 @@ package install
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +38,9 @@ func TestAPIServerChecksFerryObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 5 {
-		t.Fatalf("installed %v", names)
+	want := []string{"analysistemplates.ferry.dev", "applications.ferry.dev", "approvaldecisions.ferry.dev", "clusters.ferry.dev", "promotions.ferry.dev", "releases.ferry.dev"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("installed %v, want %v", names, want)
 	}
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {

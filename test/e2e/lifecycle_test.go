@@ -23,7 +23,7 @@ func (e *clusterEnv) testFerryAPI(t *testing.T) {
 	for _, r := range list.APIResources {
 		served[r.Kind] = true
 	}
-	for _, kind := range []string{"Application", "Release", "Promotion", "Cluster"} {
+	for _, kind := range []string{"Application", "Release", "Promotion", "Cluster", "ApprovalDecision", "AnalysisTemplate"} {
 		if !served[kind] {
 			t.Errorf("%s is not served", kind)
 		}
