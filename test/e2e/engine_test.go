@@ -22,6 +22,7 @@ import (
 	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/approval"
 	"ferry.dev/ferry/internal/cli/history"
+	"ferry.dev/ferry/internal/cli/logs"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/demo"
@@ -104,6 +105,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	if checkpointPhase(dev, ferryv1.StepTests) != ferryv1.CheckpointSucceeded {
 		t.Errorf("dev tests checkpoint: %+v", dev.Status.Checkpoints)
 	}
+	e.logsShow(t, dev.Name, "== postDeploy/apiprobe (job ", "status=", "== tests/tests (job ", "ok 5/5: http://hello/info answers 3.0.0")
 	e.answers(t, "e2e-hello-dev", "3.0.0")
 	e.waitPhase(t, c, v1.Name+"-stage", ferryv1.PromotionWaitingApproval, 30*time.Second)
 
@@ -193,6 +195,28 @@ func (e *clusterEnv) refused(t *testing.T, c client.Client) {
 	if err == nil || !strings.Contains(err.Error(), `spec.version: Invalid value: "latest"`) || !strings.Contains(err.Error(), "spec.images[0].digest") {
 		t.Errorf("malformed release: %v", err)
 	}
+}
+
+// logsShow checks that `ferry logs PROMOTION` prints the kept logs of the real hook
+// pods, read from the node through the API server.
+func (e *clusterEnv) logsShow(t *testing.T, promotion string, want ...string) {
+	t.Helper()
+	lc, err := logs.Client(e.rc)
+	must(t, err)
+	var out bytes.Buffer
+	eventually(t, 30*time.Second, "ferry logs shows the hook logs", func() error {
+		out.Reset()
+		if err := logs.Print(context.Background(), lc, engineNS, promotion, "", "", &out); err != nil {
+			return err
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				return fmt.Errorf("ferry logs lacks %q:\n%s", w, out.String())
+			}
+		}
+		return nil
+	})
+	t.Logf("ferry logs %s:\n%s", promotion, out.String())
 }
 
 // buildImage builds a Go program of the repository into an image in the local registry.

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -446,10 +447,24 @@ func (r *Reconciler) gather(ctx context.Context, prom *ferryv1.Promotion) (*fact
 			f.decisions = append(f.decisions, d)
 		}
 	}
-	sort.Slice(f.decisions, func(i, j int) bool {
-		return f.decisions[i].CreationTimestamp.Before(&f.decisions[j].CreationTimestamp)
-	})
+	sort.SliceStable(f.decisions, func(i, j int) bool { return givenBefore(&f.decisions[i], &f.decisions[j]) })
 	return f, nil
+}
+
+// givenBefore orders decisions as they were given. Creation times are kept to the
+// second; within one, the order the API server stored them (its resource versions,
+// which etcd hands out in increasing order) decides, and the name when those do not
+// read as numbers.
+func givenBefore(a, b *ferryv1.ApprovalDecision) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	ra, errA := strconv.ParseUint(a.ResourceVersion, 10, 64)
+	rb, errB := strconv.ParseUint(b.ResourceVersion, 10, 64)
+	if errA == nil && errB == nil && ra != rb {
+		return ra < rb
+	}
+	return a.Name < b.Name
 }
 
 // deploying reports whether a Promotion has started its deploy step.
