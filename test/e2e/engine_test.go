@@ -75,14 +75,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	}()
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
-	_, err = e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: engineNS}}, metav1.CreateOptions{})
-	must(t, err)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: engineNS}}))
-	f, err := appfile.LoadBytes("ferry.yml", []byte(engineApp), e.repo, appfile.Options{})
-	must(t, err)
-	app, err := appobject.Build(f, engineNS, nil)
-	must(t, err)
-	must(t, c.Create(ctx, app))
+	e.createApp(t, c, engineNS, engineApp)
 
 	// The API server refuses what cannot be delivered, naming the field and why.
 	e.refused(t, c)
@@ -173,6 +166,21 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		!strings.Contains(lines[2], "bob (hello-leads), carol (hello-sre)") || !strings.Contains(lines[4], "dev    3.0.0    Succeeded") {
 		t.Errorf("ferry history:\n%s", out.String())
 	}
+}
+
+// createApp makes the namespace ns with the Cluster dev-local (the dev cluster itself)
+// and the Application of the app file, as `ferry apply` does.
+func (e *clusterEnv) createApp(t *testing.T, c client.Client, ns, appFile string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	must(t, err)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: ns}}))
+	f, err := appfile.LoadBytes("ferry.yml", []byte(appFile), e.repo, appfile.Options{})
+	must(t, err)
+	app, err := appobject.Build(f, ns, nil)
+	must(t, err)
+	must(t, c.Create(ctx, app))
 }
 
 // refused checks that the dev cluster's API server refuses a Promotion to an unknown

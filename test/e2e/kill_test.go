@@ -12,13 +12,10 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/appfile"
-	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
 )
@@ -51,14 +48,7 @@ func (e *clusterEnv) testKilledController(t *testing.T) {
 	ctx := context.Background()
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
-	_, err = e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: killNS}}, metav1.CreateOptions{})
-	must(t, err)
-	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: killNS}}))
-	f, err := appfile.LoadBytes("ferry.yml", []byte(killApp), e.repo, appfile.Options{})
-	must(t, err)
-	app, err := appobject.Build(f, killNS, nil)
-	must(t, err)
-	must(t, c.Create(ctx, app))
+	e.createApp(t, c, killNS, killApp)
 
 	seed := time.Now().UnixNano()
 	t.Logf("kill moments from seed %d", seed)

@@ -13,39 +13,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/appfile"
-	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/controller"
-	"ferry.dev/ferry/internal/kubeclient"
-	"ferry.dev/ferry/internal/testenv"
 )
 
 // TestApplicationStatus runs the controller against a real API server: a valid
 // Application becomes Ready with one status entry per stage, an invalid one Stalled with
 // the app file's problems, and fixing it makes it Ready.
 func TestApplicationStatus(t *testing.T) {
-	rc := testenv.Start(t, "../../../config/crd")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
-	}()
-	c, err := kubeclient.Ferry(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := appfile.Load("../../../examples/hello", appfile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := appobject.Build(f, "default", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create(ctx, app); err != nil {
-		t.Fatal(err)
-	}
+	ctx, c, app := runWithHello(t, controller.Options{})
 	got := waitCondition(t, c, app.Name, ferryv1.ConditionReady, metav1.ConditionTrue)
 	if len(got.Status.Stages) != 3 || got.Status.Stages[2].Name != "prod" || got.Status.ObservedGeneration != got.Generation {
 		t.Errorf("status %+v", got.Status)
@@ -67,10 +42,6 @@ func TestApplicationStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCondition(t, c, app.Name, ferryv1.ConditionReady, metav1.ConditionTrue)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
 
 func waitCondition(t *testing.T, c client.Client, name, condType string, want metav1.ConditionStatus) *ferryv1.Application {

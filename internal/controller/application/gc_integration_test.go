@@ -21,16 +21,21 @@ import (
 	"ferry.dev/ferry/internal/testenv"
 )
 
-// TestOldPromotionsAreCollected keeps two finished Promotions per stage: older finished
-// ones are deleted, the one the stage runs and unfinished ones stay.
-func TestOldPromotionsAreCollected(t *testing.T) {
+// runWithHello runs the controller against a fresh API server until the test ends and
+// creates hello's Application there.
+func runWithHello(t *testing.T, opts controller.Options) (context.Context, client.Client, *ferryv1.Application) {
+	t.Helper()
 	rc := testenv.Start(t, "../../../config/crd")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true, PromotionHistory: 2})
-	}()
+	opts.MetricsAddr, opts.ProbeAddr, opts.SeveralPerProcess = "0", "0", true
+	go func() { done <- controller.Run(ctx, rc, opts) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	})
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +51,13 @@ func TestOldPromotionsAreCollected(t *testing.T) {
 	if err := c.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, c, app
+}
+
+// TestOldPromotionsAreCollected keeps two finished Promotions per stage: older finished
+// ones are deleted, the one the stage runs and unfinished ones stay.
+func TestOldPromotionsAreCollected(t *testing.T) {
+	ctx, c, _ := runWithHello(t, controller.Options{PromotionHistory: 2})
 	// Promotions of releases that do not exist: the promotion reconciler fails them at
 	// once, which is all this test needs of them. v1 succeeded (it is what dev runs).
 	for i := 1; i <= 5; i++ {
@@ -89,9 +101,5 @@ func TestOldPromotionsAreCollected(t *testing.T) {
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("promotions left %v, want %v", names, want)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
