@@ -102,6 +102,14 @@ type PromotionStatus struct {
 	// +listMapKey=step
 	// +listMapKey=name
 	Hooks []HookStatus `json:"hooks,omitempty"`
+	// Canary is the progress of a canary release in the deploy step.
+	// +optional
+	Canary *CanaryStatus `json:"canary,omitempty"`
+	// Analyses are the measurements of the stage's quality gates, oldest first: each with
+	// its values, criteria and verdict.
+	// +optional
+	// +kubebuilder:validation:MaxItems=200
+	Analyses []AnalysisVerdict `json:"analyses,omitempty"`
 	// Message says what happened last, in a sentence.
 	// +optional
 	Message string `json:"message,omitempty"`

@@ -94,3 +94,9 @@ func parseBool(text string) (bool, bool) {
 	}
 	return false, false
 }
+
+// Percent returns the percentage as a number (0 when empty).
+func (p Percent) Percent() int {
+	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(string(p)), "%"))
+	return n
+}

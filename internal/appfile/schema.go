@@ -154,10 +154,24 @@ type Pause struct {
 	Duration Duration `yaml:"duration"`
 }
 
-// AnalysisStep runs the named analysis templates.
+// AnalysisStep measures the named AnalysisTemplates (in the Application's namespace)
+// against the Prometheus of each target cluster.
 type AnalysisStep struct {
 	Templates []string `yaml:"templates"`
+	// Measurements is how many times each template is measured, one template interval
+	// apart, the first one interval after the step begins (default 1). The first failed
+	// measurement ends the step.
+	Measurements *int `yaml:"measurements"`
+	// Inconclusive is what a measurement without data does: fail (the default) or pause
+	// (the step waits until a person resumes it).
+	Inconclusive string `yaml:"inconclusive"`
 }
+
+// What an inconclusive analysis does.
+const (
+	InconclusiveFail  = "fail"
+	InconclusivePause = "pause"
+)
 
 // BlueGreen runs the new version beside the old one.
 type BlueGreen struct {

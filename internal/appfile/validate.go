@@ -156,7 +156,11 @@ func (v *validator) releaseType(path string, r *ReleaseType) {
 		v.add(path+".deployTimeout", "%d is out of range (expected a number of seconds above 0)", *r.DeployTimeout)
 	}
 	v.oneOf(path+".strategy", r.Strategy, StrategyRolling, StrategyBlueGreen, StrategyCanary, StrategyABTest)
+	if r.Strategy == StrategyCanary && r.Canary == nil {
+		v.add(path+".canary", "a canary release needs canary.steps, or canary.interval with canary.increase")
+	}
 	if c := r.Canary; c != nil {
+		v.canaryShorthand(path+".canary", c)
 		for i, st := range c.Steps {
 			sp := fmt.Sprintf("%s.canary.steps[%d]", path, i)
 			set := 0
@@ -169,11 +173,42 @@ func (v *validator) releaseType(path string, r *ReleaseType) {
 				v.add(sp, "a step has exactly one of setWeight, pause, analysis (found %d)", set)
 			}
 			v.rangeInt(sp+".setWeight", st.SetWeight, 0, 100)
+			if a := st.Analysis; a != nil {
+				v.analysisStep(sp+".analysis", a)
+			}
 		}
 	}
 	if ab := r.ABTest; ab != nil && ab.Header == "" && ab.Cookie == "" {
 		v.add(path+".abTest", "an A/B test needs a header or a cookie to match")
 	}
+}
+
+// canaryShorthand checks Keptn's form (interval with increase), which replaces steps.
+func (v *validator) canaryShorthand(path string, c *Canary) {
+	short := c.Interval != "" || c.Increase != ""
+	switch {
+	case short && len(c.Steps) > 0:
+		v.add(path, "a canary has steps, or interval with increase, not both")
+	case short && (c.Interval == "" || c.Increase == ""):
+		v.add(path, "interval and increase go together (found only one)")
+	case short && c.Increase.Percent() == 0:
+		v.add(path+".increase", "0%% would never finish (expected 1%% to 100%%)")
+	case !short && len(c.Steps) == 0:
+		v.add(path, "a canary release needs steps, or interval with increase")
+	}
+}
+
+func (v *validator) analysisStep(path string, a *AnalysisStep) {
+	if len(a.Templates) == 0 {
+		v.add(path+".templates", "an analysis step names at least one AnalysisTemplate")
+	}
+	for i, t := range a.Templates {
+		if t == "" {
+			v.add(fmt.Sprintf("%s.templates[%d]", path, i), "an empty template name")
+		}
+	}
+	v.rangeInt(path+".measurements", a.Measurements, 1, 100)
+	v.oneOf(path+".inconclusive", a.Inconclusive, InconclusiveFail, InconclusivePause)
 }
 
 func (v *validator) hooks(path string, hooks []Hook) {

@@ -1,0 +1,107 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CanaryPhase is where a canary release stands.
+// +kubebuilder:validation:Enum=Progressing;Promoting;Aborted
+type CanaryPhase string
+
+// The phases of a canary release.
+const (
+	// CanaryProgressing: the canary's steps (setWeight, pause, analysis) are under way.
+	CanaryProgressing CanaryPhase = "Progressing"
+	// CanaryPromoting: every step passed; the stable Deployment takes the new version and
+	// the canary's pods go.
+	CanaryPromoting CanaryPhase = "Promoting"
+	// CanaryAborted: a step failed; the canary's pods are gone and the stable version
+	// has all the traffic again.
+	CanaryAborted CanaryPhase = "Aborted"
+)
+
+// CanaryStatus is the progress of a canary release in a Promotion's deploy step.
+type CanaryStatus struct {
+	// Phase is where the canary stands.
+	Phase CanaryPhase `json:"phase"`
+	// StableVersion is the version the stage ran when the canary began.
+	StableVersion string `json:"stableVersion"`
+	// StableReplicas is the stable Deployment's replica count when the canary began: the
+	// total the weights are shares of, and the count it returns to.
+	// +kubebuilder:validation:Minimum=1
+	StableReplicas int32 `json:"stableReplicas"`
+	// Step is the index of the canary step under way (equal to the number of steps once
+	// they all passed).
+	// +kubebuilder:validation:Minimum=0
+	Step int32 `json:"step"`
+	// StepStartedAt is when the current step began: pauses and analyses count from then.
+	// +optional
+	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	// Weight is the share of the traffic, in percent, the last setWeight step asked for.
+	// +optional
+	Weight int32 `json:"weight,omitempty"`
+	// CanaryReplicas and StableReplicasNow are the pods of each version that weight
+	// became: with the traffic split by replica ratio, the canary's real share is
+	// CanaryReplicas / (CanaryReplicas + StableReplicasNow).
+	// +optional
+	CanaryReplicas int32 `json:"canaryReplicas,omitempty"`
+	// +optional
+	StableReplicasNow int32 `json:"stableReplicasNow,omitempty"`
+	// AbortedAt is when the canary's pods were removed after a failed step.
+	// +optional
+	AbortedAt *metav1.Time `json:"abortedAt,omitempty"`
+	// Message says what the canary does now.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// AnalysisVerdict is one measurement of one AnalysisTemplate during a Promotion.
+type AnalysisVerdict struct {
+	// Step is where it was measured: canary step N (canary-N) or the analysis checkpoint
+	// (analysis).
+	// +kubebuilder:validation:MinLength=1
+	Step string `json:"step"`
+	// Template is the AnalysisTemplate.
+	// +kubebuilder:validation:MinLength=1
+	Template string `json:"template"`
+	// Cluster is the target cluster whose Prometheus was asked.
+	Cluster string `json:"cluster"`
+	// Measurement counts the measurements of this template in this step, from 1.
+	// +kubebuilder:validation:Minimum=1
+	Measurement int32 `json:"measurement"`
+	// Result is pass, warning, fail or inconclusive.
+	// +kubebuilder:validation:Enum=pass;warning;fail;inconclusive
+	Result string `json:"result"`
+	// Score is the SLO's total score in percent, as a decimal string.
+	// +optional
+	Score string `json:"score,omitempty"`
+	// Reason says why the result is what it is, in a sentence.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// At is the time the queries were evaluated at.
+	At metav1.Time `json:"at"`
+	// Objectives are the SLO's objectives with their values and verdicts.
+	// +optional
+	Objectives []ObjectiveVerdict `json:"objectives,omitempty"`
+}
+
+// ObjectiveVerdict is the verdict on one SLO objective.
+type ObjectiveVerdict struct {
+	// SLI is the indicator's name.
+	SLI string `json:"sli"`
+	// Value is the measured value as a decimal string; empty when the query gave none.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// Status is pass, warning, fail or info.
+	Status string `json:"status"`
+	// Score is the objective's score, as a decimal string.
+	// +optional
+	Score string `json:"score,omitempty"`
+	// Criteria are the pass criteria with the thresholds they came to, and whether each
+	// was violated ("<=0.05 (0.05): violated").
+	// +optional
+	Criteria []string `json:"criteria,omitempty"`
+	// Error says why the SLI has no value.
+	// +optional
+	Error string `json:"error,omitempty"`
+}

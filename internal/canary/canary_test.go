@@ -1,0 +1,80 @@
+package canary
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"ferry.dev/ferry/internal/appfile"
+)
+
+func TestSplit(t *testing.T) {
+	tests := []struct {
+		total          int32
+		weight         int
+		canary, stable int32
+		share          int
+	}{
+		{5, 0, 0, 5, 0},
+		{5, 20, 1, 4, 20},
+		{5, 60, 3, 2, 60},
+		{5, 100, 5, 0, 100},
+		{10, 25, 3, 7, 30},
+		{1, 20, 1, 1, 50},
+		{2, 50, 1, 1, 50},
+		{2, 99, 2, 1, 66},
+		{0, 50, 1, 1, 50},
+	}
+	for _, tt := range tests {
+		c, s := Split(tt.total, tt.weight)
+		if c != tt.canary || s != tt.stable {
+			t.Errorf("Split(%d, %d) = %d, %d; want %d, %d", tt.total, tt.weight, c, s, tt.canary, tt.stable)
+		}
+		if got := Share(c, s); got != tt.share {
+			t.Errorf("Share(%d, %d) = %d; want %d", c, s, got, tt.share)
+		}
+	}
+}
+
+func intp(n int) *int { return &n }
+
+func TestSteps(t *testing.T) {
+	steps := Steps(&appfile.Canary{Steps: []appfile.CanaryStep{
+		{SetWeight: intp(20)},
+		{Pause: &appfile.Pause{Duration: "1s"}},
+		{Analysis: &appfile.AnalysisStep{Templates: []string{"errors"}}},
+		{Pause: &appfile.Pause{}},
+		{Analysis: &appfile.AnalysisStep{Templates: []string{"a", "b"}, Measurements: intp(3), Inconclusive: "pause"}},
+	}})
+	want := []Step{
+		{Kind: SetWeight, Weight: 20},
+		{Kind: Pause, Duration: time.Second},
+		{Kind: Analysis, Templates: []string{"errors"}, Measurements: 1, Inconclusive: "fail"},
+		{Kind: Pause},
+		{Kind: Analysis, Templates: []string{"a", "b"}, Measurements: 3, Inconclusive: "pause"},
+	}
+	if !reflect.DeepEqual(steps, want) {
+		t.Errorf("Steps = %+v\nwant %+v", steps, want)
+	}
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.String())
+	}
+	if got := names; !reflect.DeepEqual(got, []string{"setWeight 20%", "pause 1s", "analysis [errors]", "pause until resumed", "analysis [a b]"}) {
+		t.Errorf("String = %q", got)
+	}
+}
+
+func TestShorthand(t *testing.T) {
+	got := Steps(&appfile.Canary{Interval: "30s", Increase: "40%"})
+	want := []Step{
+		{Kind: SetWeight, Weight: 40}, {Kind: Pause, Duration: 30 * time.Second},
+		{Kind: SetWeight, Weight: 80}, {Kind: Pause, Duration: 30 * time.Second},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Steps(shorthand) = %+v\nwant %+v", got, want)
+	}
+	if got := Steps(&appfile.Canary{Interval: "10", Increase: "100"}); len(got) != 0 {
+		t.Errorf("increase 100%% has no steps before the promotion; got %+v", got)
+	}
+}
