@@ -59,6 +59,22 @@ type PromotionSpec struct {
 	// does not roll back again.
 	// +optional
 	Rollback *Override `json:"rollback,omitempty"`
+	// Resume lets the canary steps that wait for a person (a pause without a duration, an
+	// analysis whose measurement was inconclusive) go on, up to and including Step.
+	// +optional
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume is a person's decision to let a waiting canary step go on.
+type Resume struct {
+	// Step is the last canary step, counted from 0, that may go on.
+	// +kubebuilder:validation:Minimum=0
+	Step int32 `json:"step"`
+	// +kubebuilder:validation:MinLength=1
+	Reason string `json:"reason"`
+	// User is who decided, as the API server authenticated them.
+	// +optional
+	User string `json:"user,omitempty"`
 }
 
 // Override is a person's decision to go ahead anyway, with the reason.

@@ -55,7 +55,7 @@ func (v Vars) values() map[string]string {
 // error naming the SLI; all such errors are returned together, in SLI name order.
 func Render(tpl *ferryv1.AnalysisTemplate, vars Vars) (map[string]string, error) {
 	if vars.Interval == 0 {
-		vars.Interval = interval(tpl)
+		vars.Interval = Interval(tpl)
 	}
 	values := vars.values()
 	out := make(map[string]string, len(tpl.Spec.SLIs))
@@ -74,8 +74,9 @@ func Render(tpl *ferryv1.AnalysisTemplate, vars Vars) (map[string]string, error)
 	return out, nil
 }
 
-// interval is the template's window, or the default for a template not yet defaulted.
-func interval(tpl *ferryv1.AnalysisTemplate) time.Duration {
+// Interval is the template's window and measuring interval: spec.interval, else
+// DefaultInterval.
+func Interval(tpl *ferryv1.AnalysisTemplate) time.Duration {
 	if tpl.Spec.Interval != nil && tpl.Spec.Interval.Duration > 0 {
 		return tpl.Spec.Interval.Duration
 	}

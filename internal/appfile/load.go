@@ -346,3 +346,17 @@ func (f *File) Merged() ([]byte, error) {
 	cp.Delete("profiles")
 	return yaml.Marshal(cp.Plain())
 }
+
+// ReleaseTypeFor is the release strategy of the named stage: the stage's own
+// releaseType when it names a strategy, else deploy.releaseType. The deploy timeout is
+// taken separately (a stage may set only that).
+func (a *App) ReleaseTypeFor(stage string) ReleaseType {
+	rt := a.Deploy.ReleaseType
+	if s, _, err := a.Stage(stage); err == nil && s.ReleaseType != nil && s.ReleaseType.Strategy != "" {
+		rt = *s.ReleaseType
+	}
+	if rt.Strategy == "" {
+		rt.Strategy = StrategyRolling
+	}
+	return rt
+}

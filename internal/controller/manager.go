@@ -123,7 +123,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	mopts.Cache.ByObject = map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
 	}
-	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &coordinationv1.Lease{}}}
+	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &coordinationv1.Lease{}, &corev1.ConfigMap{}}}
 	// Nothing reads managed fields: not keeping them saves a good part of the cache.
 	mopts.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	mopts.Controller = ctrlconfig.Controller{MaxConcurrentReconciles: cmp.Or(o.Workers, 16)}

@@ -85,8 +85,8 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	e.buildImage(t, "./examples/hello/smoke", "hello-smoke:1", "")
 	e.buildImage(t, "./examples/hello", "hello:3.0.0", "-X main.version=3.0.0")
 	start := time.Now()
-	v1 := e.release(t, c, "3.0.0")
-	dev := e.waitPhase(t, c, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
+	v1 := e.release(t, c, engineNS, "3.0.0")
+	dev := e.waitPhase(t, c, engineNS, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
 	t.Logf("release 3.0.0 verified in dev %s after it was created (its hook and tests Jobs included)", time.Since(start).Round(100*time.Millisecond))
 	for _, hook := range []string{"apiprobe", "tests"} {
 		jobs, err := e.cs.BatchV1().Jobs("e2e-hello-dev").List(ctx, metav1.ListOptions{LabelSelector: "ferry.dev/hook=" + hook})
@@ -100,7 +100,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	}
 	e.logsShow(t, dev.Name, "== postDeploy/apiprobe (job ", "status=", "== tests/tests (job ", "ok 5/5: http://hello/info answers 3.0.0")
 	e.answers(t, "e2e-hello-dev", "3.0.0")
-	e.waitPhase(t, c, v1.Name+"-stage", ferryv1.PromotionWaitingApproval, 30*time.Second)
+	e.waitPhase(t, c, engineNS, v1.Name+"-stage", ferryv1.PromotionWaitingApproval, 30*time.Second)
 
 	// `ferry status` shows the stages as a person would read them.
 	e.statusShows(t, c, "dev    3.0.0", "stage  -        3.0.0 (WaitingApproval)  approval  0/1 []     waiting for 1 of [hello-approvers] to approve (0 so far)")
@@ -112,10 +112,10 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		t.Errorf("mallory: %v", err)
 	}
 	must(t, e.decideAs(t, "alice", "hello-approvers", req))
-	e.waitPhase(t, c, v1.Name+"-stage", ferryv1.PromotionSucceeded, 2*time.Minute)
+	e.waitPhase(t, c, engineNS, v1.Name+"-stage", ferryv1.PromotionSucceeded, 2*time.Minute)
 	e.answers(t, "e2e-hello-stage", "3.0.0")
 
-	prod := e.waitPhase(t, c, v1.Name+"-prod", ferryv1.PromotionWaitingApproval, 30*time.Second)
+	prod := e.waitPhase(t, c, engineNS, v1.Name+"-prod", ferryv1.PromotionWaitingApproval, 30*time.Second)
 	req.Stage = "prod"
 	must(t, e.decideAs(t, "bob", "hello-leads", req))
 	if err := e.decideAs(t, "bob", "hello-leads", req); err == nil || !strings.Contains(err.Error(), "bob has already approved") {
@@ -129,7 +129,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		return nil
 	})
 	must(t, e.decideAs(t, "carol", "hello-sre", req))
-	prod = e.waitPhase(t, c, v1.Name+"-prod", ferryv1.PromotionSucceeded, 2*time.Minute)
+	prod = e.waitPhase(t, c, engineNS, v1.Name+"-prod", ferryv1.PromotionSucceeded, 2*time.Minute)
 	if len(prod.Status.Approvals) != 2 || prod.Status.Approvals[0].User != "bob" || prod.Status.Approvals[1].User != "carol" {
 		t.Errorf("prod approvals recorded: %+v", prod.Status.Approvals)
 	}
@@ -137,8 +137,8 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 
 	// 3.1.0 answers every request with an error: its tests fail in dev and dev returns.
 	e.buildImage(t, "./examples/hello", "hello:3.1.0", "-X main.version=3.1.0", "HELLO_ERROR_RATE=1")
-	v2 := e.release(t, c, "3.1.0")
-	failed := e.waitPhase(t, c, v2.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
+	v2 := e.release(t, c, engineNS, "3.1.0")
+	failed := e.waitPhase(t, c, engineNS, v2.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
 	if failed.Status.RollbackTo != v1.Name || !strings.HasPrefix(failed.Status.Message, "tests failed: hook tests (job e2e-hello-dev/") ||
 		!strings.HasSuffix(failed.Status.Message, "rolled back to 3.0.0, whose tests passed") {
 		t.Errorf("failed promotion: rollbackTo %q, message %q", failed.Status.RollbackTo, failed.Status.Message)
@@ -235,21 +235,21 @@ func (e *clusterEnv) buildImage(t *testing.T, pkg, ref, ldflags string, env ...s
 	must(t, err)
 }
 
-// release creates a Release of hello at version, as `ferry release` does.
-func (e *clusterEnv) release(t *testing.T, c client.Client, version string) *ferryv1.Release {
+// release creates a Release of hello at version in ns, as `ferry release` does.
+func (e *clusterEnv) release(t *testing.T, c client.Client, ns, version string) *ferryv1.Release {
 	t.Helper()
-	rel, err := release.Create(context.Background(), c, release.Registry{}, release.Options{Namespace: engineNS, Application: "hello",
+	rel, err := release.Create(context.Background(), c, release.Registry{}, release.Options{Namespace: ns, Application: "hello",
 		Image: e.cfg.RegistryAddr + "/hello:" + version, TestsImage: e.cfg.RegistryAddr + "/hello-smoke:1"})
 	must(t, err)
 	return rel
 }
 
 // waitPhase waits for a Promotion to reach the phase; another finished phase fails.
-func (e *clusterEnv) waitPhase(t *testing.T, c client.Client, name string, want ferryv1.PromotionPhase, timeout time.Duration) *ferryv1.Promotion {
+func (e *clusterEnv) waitPhase(t *testing.T, c client.Client, ns, name string, want ferryv1.PromotionPhase, timeout time.Duration) *ferryv1.Promotion {
 	t.Helper()
 	p := &ferryv1.Promotion{}
 	eventually(t, timeout, "promotion "+name+" "+string(want), func() error {
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: engineNS, Name: name}, p); err != nil {
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
 			return err
 		}
 		if p.Status.Phase != want && (p.Status.Phase == ferryv1.PromotionFailed || p.Status.Phase == ferryv1.PromotionSucceeded) {

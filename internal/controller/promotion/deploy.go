@@ -15,6 +15,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/clusters"
 	"ferry.dev/ferry/internal/kubeapply"
 	"ferry.dev/ferry/internal/preview"
@@ -40,7 +41,18 @@ var optionalGroups = []string{"keda.sh", "monitoring.coreos.com"}
 // deployAs returns the deploy step recorded under the given checkpoint: deploy for the
 // Promotion's Release, rollback for the Release it returns to.
 func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, time.Duration, error) {
-	return func(ctx context.Context, f *facts) (bool, time.Duration, error) { return r.deploy(ctx, f, step) }
+	return func(ctx context.Context, f *facts) (bool, time.Duration, error) {
+		if step == ferryv1.StepDeploy {
+			file, err := f.file()
+			if err != nil {
+				return false, 0, &invalidError{err.Error()}
+			}
+			if rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy == appfile.StrategyCanary {
+				return r.deployCanary(ctx, f, canary.Steps(rt.Canary))
+			}
+		}
+		return r.deploy(ctx, f, step)
+	}
 }
 
 // deploy renders the Release for the stage, applies it to every target cluster with
@@ -123,6 +135,11 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 			wait = localPoll
 		}
 		return false, min(wait, timeout-elapsed+time.Second), nil
+	}
+	// A canary beside the stable Deployment (promoted, or left by an aborted release)
+	// goes once the stable one runs the version.
+	if err := r.removeCanaries(ctx, f, file.App.Build.Artifact); err != nil {
+		return false, 0, err
 	}
 	msg := fmt.Sprintf("%s rolled out to %s", f.release.Spec.Version, strings.Join(f.stage.Clusters, ", "))
 	if len(notes) > 0 {

@@ -138,6 +138,8 @@ type facts struct {
 	decisions []ferryv1.ApprovalDecision
 	// loaded is the Release's app file, read once per reconcile.
 	loaded *appfile.File
+	// exactWait asks for the step's wait without jitter: a canary pause ends on time.
+	exactWait bool
 }
 
 // file reads the app file the Release was made with.
@@ -328,8 +330,7 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		}
 		done, wait, err := s.run(ctx, f)
 		if err != nil {
-			var invalid *invalidError
-			if errors.As(err, &invalid) || errors.Is(err, errStepFailed) {
+			if isStepFailure(err) {
 				return false, ctrl.Result{}, &stepFailure{s.name, strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")}
 			}
 			return false, ctrl.Result{}, err
@@ -339,6 +340,9 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 			// once says only that it succeeded (half the Events for a thousand apps).
 			if first {
 				r.event(prom, corev1.EventTypeNormal, "StepStarted", s.name, "step "+s.name+" started for "+prom.Spec.Release)
+			}
+			if f.exactWait {
+				return false, ctrl.Result{RequeueAfter: wait}, nil
 			}
 			return false, ctrl.Result{RequeueAfter: jitter(wait)}, nil
 		}
@@ -396,6 +400,12 @@ func jitter(d time.Duration) time.Duration {
 type invalidError struct{ msg string }
 
 func (e *invalidError) Error() string { return e.msg }
+
+// isStepFailure reports whether err fails the step rather than being retried.
+func isStepFailure(err error) bool {
+	var invalid *invalidError
+	return errors.As(err, &invalid) || errors.Is(err, errStepFailed)
+}
 
 // errStepFailed marks a step that ran and failed (a rollout that timed out).
 var errStepFailed = errors.New("step failed")

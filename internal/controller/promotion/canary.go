@@ -1,0 +1,393 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/canary"
+	"ferry.dev/ferry/internal/rollout"
+)
+
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=patch;delete
+
+// The canary's pods carry the track label, which keeps the canary Deployment's selector
+// apart from the stable one; the Service selects both.
+const (
+	labelTrack  = "ferry.dev/track"
+	trackCanary = "canary"
+)
+
+// canaryName is the canary Deployment beside the stable Deployment name.
+func canaryName(stable string) string { return stable + "-canary" }
+
+// canaryTarget is one target cluster of a canary release, with the objects rendered
+// for the new version.
+type canaryTarget struct {
+	id     string
+	cl     *ferryv1.Cluster
+	c      *conn
+	stable *unstructured.Unstructured
+	others []*unstructured.Unstructured
+}
+
+// deployCanary runs the deploy step as a canary release. The new version starts in a
+// second Deployment beside the stable one, behind the same Service, so that the share
+// of its pods is its share of the traffic. The steps (setWeight, pause, analysis) run
+// in order; when they all passed, the stable Deployment takes the new version and the
+// canary's pods go. A failed step removes the canary's pods at once, puts the stable
+// Deployment back at its full size, and fails the step (the stage then rolls back).
+// Without a stable version to compare with (the stage's first deployment, or a stage
+// already running this version) the release is a plain rolling one.
+func (r *Reconciler) deployCanary(ctx context.Context, f *facts, steps []canary.Step) (bool, time.Duration, error) {
+	cs := f.prom.Status.Canary
+	if cs != nil && cs.Phase == ferryv1.CanaryPromoting {
+		return r.deploy(ctx, f, ferryv1.StepDeploy)
+	}
+	if cs == nil && checkpoint(f.prom, ferryv1.StepDeploy).Applied != nil {
+		// Begun as a plain deployment: it stays one.
+		return r.deploy(ctx, f, ferryv1.StepDeploy)
+	}
+	ts, err := r.canaryTargets(ctx, f)
+	if err != nil {
+		return false, 0, err
+	}
+	if cs == nil {
+		if cs, err = r.startCanary(ctx, f, ts); err != nil || cs == nil {
+			if err != nil {
+				return false, 0, err
+			}
+			return r.deploy(ctx, f, ferryv1.StepDeploy)
+		}
+	}
+	for int(cs.Step) < len(steps) {
+		st := steps[cs.Step]
+		done, wait, err := r.canaryStep(ctx, f, ts, int(cs.Step), st)
+		if err != nil && !isStepFailure(err) {
+			return false, 0, err // a transient error: the step runs again
+		}
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")
+			return false, 0, r.abortCanary(ctx, f, ts, fmt.Sprintf("canary step %d (%s) failed: %s", cs.Step+1, st, msg))
+		}
+		if !done {
+			setMessage(f.prom, ferryv1.StepDeploy, fmt.Sprintf("canary of %s, step %d of %d (%s): %s", f.release.Spec.Version, cs.Step+1, len(steps), st, cs.Message))
+			return false, wait, nil
+		}
+		now := metav1.NewTime(r.Now())
+		cs.Step, cs.StepStartedAt = cs.Step+1, &now
+	}
+	cs.Phase = ferryv1.CanaryPromoting
+	cs.Message = "every step passed: the stable deployment takes " + f.release.Spec.Version
+	r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = nil })
+	return r.deploy(ctx, f, ferryv1.StepDeploy)
+}
+
+// canaryTargets connects to every target cluster and renders the new version there.
+func (r *Reconciler) canaryTargets(ctx context.Context, f *facts) ([]canaryTarget, error) {
+	file, err := f.file()
+	if err != nil {
+		return nil, &invalidError{err.Error()}
+	}
+	name := file.App.Build.Artifact
+	var ts []canaryTarget
+	for _, id := range f.stage.Clusters {
+		cl, c, err := r.connect(ctx, f.prom.Namespace, id)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := r.render(ctx, f, cl)
+		if err != nil {
+			return nil, &invalidError{err.Error()}
+		}
+		objs, _, err = served(c.applier, objs)
+		if err != nil {
+			return nil, err
+		}
+		t := canaryTarget{id: id, cl: cl, c: c}
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" && o.GetName() == name {
+				t.stable = o
+				continue
+			}
+			t.others = append(t.others, o)
+		}
+		if t.stable == nil {
+			return nil, &invalidError{fmt.Sprintf("a canary release needs the Deployment %s, which the rendered objects lack", name)}
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// startCanary begins the canary when every target runs another version of the stable
+// Deployment; it returns nil when there is nothing to compare with. The objects other
+// than the stable Deployment are applied (the Service then selects the canary's pods
+// too), and the canary Deployment is made with no pods.
+func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarget) (*ferryv1.CanaryStatus, error) {
+	ns, err := f.namespace()
+	if err != nil {
+		return nil, &invalidError{err.Error()}
+	}
+	var stableVersion string
+	var replicas int32
+	for i, t := range ts {
+		d, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+		if err != nil {
+			return nil, err
+		}
+		if d == nil || runsVersion(d, f.release.Spec.Version) || d.Spec.Replicas == nil || *d.Spec.Replicas == 0 {
+			return nil, nil
+		}
+		if i == 0 {
+			stableVersion, replicas = versionOf(d), *d.Spec.Replicas
+		}
+	}
+	for _, t := range ts {
+		cd, err := canaryObject(t.stable, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := apply(ctx, t.c.applier, ns, nil, append(append([]*unstructured.Unstructured(nil), t.others...), cd)); err != nil {
+			return nil, err
+		}
+	}
+	now := metav1.NewTime(r.Now())
+	cs := &ferryv1.CanaryStatus{Phase: ferryv1.CanaryProgressing, StableVersion: stableVersion, StableReplicas: replicas, StepStartedAt: &now,
+		StableReplicasNow: replicas, Message: "started beside " + stableVersion}
+	f.prom.Status.Canary = cs
+	r.event(f.prom, corev1.EventTypeNormal, "CanaryStarted", ferryv1.StepDeploy, fmt.Sprintf("canary of %s started beside %s (%d pods)", f.release.Spec.Version, stableVersion, replicas))
+	return cs, nil
+}
+
+// canaryStep runs one step; done reports that it passed.
+func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget, idx int, st canary.Step) (bool, time.Duration, error) {
+	cs := f.prom.Status.Canary
+	since := cs.StepStartedAt.Time
+	switch st.Kind {
+	case canary.SetWeight:
+		return r.setWeight(ctx, f, ts, st.Weight)
+	case canary.Pause:
+		if st.Duration == 0 {
+			if resumed(f.prom, idx) {
+				return true, 0, nil
+			}
+			cs.Message = "paused until a person resumes it (ferry resume " + f.prom.Spec.Application + " " + f.prom.Spec.Stage + ")"
+			return false, 0, nil
+		}
+		if left := since.Add(st.Duration).Sub(r.Now()); left > 0 {
+			cs.Message = fmt.Sprintf("paused for %s more", left.Round(time.Millisecond))
+			f.exactWait = true
+			return false, left, nil
+		}
+		return true, 0, nil
+	default:
+		return r.measure(ctx, f, ts, idx, st)
+	}
+}
+
+// setWeight scales the canary to the weight's share of the stable size, waits until
+// those pods are ready, then scales the stable Deployment to the rest: the traffic
+// shifts only onto pods that serve.
+func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget, weight int) (bool, time.Duration, error) {
+	cs := f.prom.Status.Canary
+	want, stable := canary.Split(cs.StableReplicas, weight)
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	var waiting []string
+	local := true
+	for _, t := range ts {
+		local = local && t.c.local
+		msg, err := r.scaleTracks(ctx, f, t, ns, want, stable)
+		if err != nil {
+			return false, 0, err
+		}
+		if msg != "" {
+			waiting = append(waiting, t.id+": "+msg)
+		}
+	}
+	if len(waiting) > 0 {
+		timeout := stepTimeout(f)
+		if r.Now().Sub(cs.StepStartedAt.Time) > timeout {
+			return false, 0, fmt.Errorf("%w: not scaled within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
+		}
+		cs.Message = strings.Join(waiting, "; ")
+		if local {
+			return false, localPoll, nil
+		}
+		return false, remotePoll, nil
+	}
+	cs.Weight, cs.CanaryReplicas, cs.StableReplicasNow = int32(weight), want, stable //nolint:gosec // weight is validated to 0-100
+	cs.Message = fmt.Sprintf("%d%% of the traffic on %s (%d of %d pods)", canary.Share(want, stable), f.release.Spec.Version, want, want+stable)
+	return true, 0, nil
+}
+
+// scaleTracks brings one cluster's canary to want pods and then its stable Deployment
+// to stable pods; it returns what it waits for, or "" when both are there.
+func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want, stable int32) (string, error) {
+	cd, err := r.existing(ctx, t.c, ns, canaryName(t.stable.GetName()))
+	if err != nil {
+		return "", err
+	}
+	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want || !runsVersion(cd, f.release.Spec.Version) {
+		obj, err := canaryObject(t.stable, want)
+		if err != nil {
+			return "", err
+		}
+		if err := t.c.applier.Apply(ctx, obj); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("canary scaling to %d", want), nil
+	}
+	if done, msg := rollout.Complete(cd); !done {
+		return "canary: " + msg, nil
+	}
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil {
+		return "", err
+	}
+	if sd == nil {
+		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+	}
+	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != stable {
+		if err := scale(ctx, t.c, ns, sd.Name, stable); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("stable scaling to %d", stable), nil
+	}
+	if done, msg := rollout.Complete(sd); !done {
+		return "stable: " + msg, nil
+	}
+	return "", nil
+}
+
+// abortCanary removes the canary's pods and returns the stable Deployment to its full
+// size in every target, so the stable version has all the traffic again, then fails the
+// step with cause. An error on the way is returned instead (the step runs, fails and
+// aborts again).
+func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarget, cause string) error {
+	cs := f.prom.Status.Canary
+	ns, err := f.namespace()
+	if err != nil {
+		return &invalidError{err.Error()}
+	}
+	for _, t := range ts {
+		if err := scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("aborting the canary: %w", err)
+		}
+		if err := removeCanary(ctx, t.c, ns, t.stable.GetName()); err != nil {
+			return fmt.Errorf("aborting the canary: %w", err)
+		}
+	}
+	now := metav1.NewTime(r.Now())
+	cs.Phase, cs.AbortedAt, cs.CanaryReplicas, cs.StableReplicasNow = ferryv1.CanaryAborted, &now, 0, cs.StableReplicas
+	cs.Message = "aborted: the canary's pods are removed and " + cs.StableVersion + " has all the traffic"
+	r.event(f.prom, corev1.EventTypeWarning, "CanaryAborted", ferryv1.StepDeploy, cause+"; "+cs.Message)
+	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, cs.Message)
+}
+
+// removeCanaries deletes the canary Deployment in every target, once the stable
+// Deployment runs the version a deploy or rollback step brought.
+func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) error {
+	ns, err := f.namespace()
+	if err != nil {
+		return &invalidError{err.Error()}
+	}
+	for _, id := range f.stage.Clusters {
+		_, c, err := r.connect(ctx, f.prom.Namespace, id)
+		if err != nil {
+			return err
+		}
+		if c.local {
+			// The watched cache says whether there is one: no request for the usual case.
+			if d, err := r.deployment(ctx, c, ns, canaryName(name)); err != nil || d == nil {
+				continue
+			}
+		}
+		if err := removeCanary(ctx, c, ns, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func removeCanary(ctx context.Context, c *conn, ns, stable string) error {
+	policy := metav1.DeletePropagationBackground
+	err := c.cs.AppsV1().Deployments(ns).Delete(ctx, canaryName(stable), metav1.DeleteOptions{PropagationPolicy: &policy})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// scale sets a Deployment's replica count; the next apply of the Deployment takes the
+// field back.
+func scale(ctx context.Context, c *conn, ns, name string, replicas int32) error {
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
+	_, err := c.cs.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "ferry-canary"})
+	return err
+}
+
+// existing reads a Deployment, nil when there is none.
+func (r *Reconciler) existing(ctx context.Context, c *conn, ns, name string) (*appsv1.Deployment, error) {
+	d, err := r.deployment(ctx, c, ns, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return d, err
+}
+
+// canaryObject turns the rendered stable Deployment into the canary's: its own name, the
+// track label on it, its selector and its pods, and the given replica count.
+func canaryObject(stable *unstructured.Unstructured, replicas int32) (*unstructured.Unstructured, error) {
+	d := stable.DeepCopy()
+	d.SetName(canaryName(stable.GetName()))
+	labels := d.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[labelTrack] = trackCanary
+	d.SetLabels(labels)
+	for _, path := range [][]string{{"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"}} {
+		if err := unstructured.SetNestedField(d.Object, trackCanary, append(path, labelTrack)...); err != nil {
+			return nil, fmt.Errorf("labelling the canary deployment: %w", err)
+		}
+	}
+	if err := unstructured.SetNestedField(d.Object, int64(replicas), "spec", "replicas"); err != nil {
+		return nil, fmt.Errorf("sizing the canary deployment: %w", err)
+	}
+	return d, nil
+}
+
+// versionOf is the version a Deployment runs, from its labels.
+func versionOf(d *appsv1.Deployment) string {
+	if v, ok := d.Labels["ferry.dev/version"]; ok {
+		return v
+	}
+	return d.Labels["app.kubernetes.io/version"]
+}
+
+// stepTimeout is how long one canary step may wait for pods: the deploy timeout.
+func stepTimeout(f *facts) time.Duration {
+	file, err := f.file()
+	if err != nil {
+		return defaultDeployTimeout
+	}
+	return deployTimeout(file.App, f.stage.Name)
+}
+
+// resumed reports whether a person let canary step idx go on.
+func resumed(p *ferryv1.Promotion, idx int) bool {
+	return p.Spec.Resume != nil && int(p.Spec.Resume.Step) >= idx
+}
