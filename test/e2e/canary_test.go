@@ -77,7 +77,7 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0"})
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: canaryNS, SeveralPerProcess: true})
 	}()
 	defer func() {
 		cancel()

@@ -1,5 +1,5 @@
-// Package bench implements `ferry bench engine`: the delivery engine's figures on a
-// running cluster with simulated nodes (see package internal/bench).
+// Package bench implements `ferry bench engine` and `ferry bench canary`: the delivery
+// engine's figures on a running cluster with simulated nodes (see package internal/bench).
 package bench
 
 import (
@@ -37,6 +37,21 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.IntVar(&o.Apps, "apps", 1000, "applications of three stages in the scale run")
 	f.IntVar(&o.LatencySamples, "latency-samples", 200, "releases timed for the latency")
 	f.DurationVar(&o.IdleFor, "idle-for", 60*time.Second, "how long idle CPU is measured")
-	cmd.AddCommand(engine)
+	co := bench.Options{Out: s.Out}
+	canary := &cobra.Command{
+		Use:   "canary",
+		Short: "Time canary releases of five simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s) from Release to verified (needs simulated nodes: ferry dev up --kwok-nodes 1)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			co.FerryBin = exe
+			return bench.Canary(c.Context(), co)
+		},
+	}
+	canary.Flags().StringVar(&co.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
+	cmd.AddCommand(engine, canary)
 	return cmd
 }
