@@ -77,7 +77,8 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: canaryNS, SeveralPerProcess: true})
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: canaryNS, SeveralPerProcess: true,
+			WebhookAddr: "127.0.0.1:19445"}) // the webhook of the engine test's controller is gone with it
 	}()
 	defer func() {
 		cancel()

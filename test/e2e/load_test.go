@@ -40,7 +40,10 @@ type answer struct {
 func startLoad(url string, rps int, limit time.Duration) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	l := &load{cancel: cancel, done: make(chan struct{}), versions: map[string]int{}}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableKeepAlives: false}}
+	// A connection per request: kube-proxy picks a pod per connection, so kept-alive
+	// connections would stay on the pods that existed when they opened, and a new
+	// version's pods would see no share of the traffic.
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
 		defer close(l.done)
 		tick := time.NewTicker(time.Second / time.Duration(rps))
