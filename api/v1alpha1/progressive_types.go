@@ -105,3 +105,44 @@ type ObjectiveVerdict struct {
 	// +optional
 	Error string `json:"error,omitempty"`
 }
+
+// BlueGreenPhase is where a blue-green release stands.
+// +kubebuilder:validation:Enum=Previewing;Switched;Finishing;Finished;Aborted
+type BlueGreenPhase string
+
+// The phases of a blue-green release.
+const (
+	// BlueGreenPreviewing: the new version starts beside the old one, behind the preview
+	// Service only.
+	BlueGreenPreviewing BlueGreenPhase = "Previewing"
+	// BlueGreenSwitched: the active Service sends every request to the new version; the
+	// old one stays scaled for the scale-down delay, so going back is a selector switch.
+	BlueGreenSwitched BlueGreenPhase = "Switched"
+	// BlueGreenFinishing: the stable Deployment takes the new version; then the preview
+	// goes and the active Service selects by application again.
+	BlueGreenFinishing BlueGreenPhase = "Finishing"
+	// BlueGreenFinished: the new version runs in the stable Deployment alone.
+	BlueGreenFinished BlueGreenPhase = "Finished"
+	// BlueGreenAborted: the preview never became ready; it is removed and the old version
+	// kept every request.
+	BlueGreenAborted BlueGreenPhase = "Aborted"
+)
+
+// BlueGreenStatus is the progress of a blue-green release in a Promotion's deploy step.
+type BlueGreenStatus struct {
+	// Phase is where the release stands.
+	Phase BlueGreenPhase `json:"phase"`
+	// PreviousVersion is the version the stage ran when the release began.
+	PreviousVersion string `json:"previousVersion"`
+	// ActiveVersion is the version the active Service sends requests to.
+	ActiveVersion string `json:"activeVersion"`
+	// Replicas is the stable Deployment's size when the release began: the preview's size.
+	// +kubebuilder:validation:Minimum=1
+	Replicas int32 `json:"replicas"`
+	// SwitchedAt is when the active Service switched to the new version.
+	// +optional
+	SwitchedAt *metav1.Time `json:"switchedAt,omitempty"`
+	// Message says what the release does now.
+	// +optional
+	Message string `json:"message,omitempty"`
+}

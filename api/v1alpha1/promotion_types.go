@@ -121,6 +121,9 @@ type PromotionStatus struct {
 	// Canary is the progress of a canary release in the deploy step.
 	// +optional
 	Canary *CanaryStatus `json:"canary,omitempty"`
+	// BlueGreen is the progress of a blue-green release in the deploy step.
+	// +optional
+	BlueGreen *BlueGreenStatus `json:"blueGreen,omitempty"`
 	// Analyses are the measurements of the stage's quality gates, oldest first: each with
 	// its values, criteria and verdict.
 	// +optional

@@ -33,6 +33,9 @@ func (p *plan) replicas() int32 {
 	return 1
 }
 
+// preStopSeconds is how long a pod keeps serving after it is told to stop.
+const preStopSeconds = 3
+
 func (p *plan) deployment() *appsv1.Deployment {
 	tm, om := p.meta("Deployment", "apps/v1")
 	replicas := p.replicas()
@@ -45,6 +48,9 @@ func (p *plan) deployment() *appsv1.Deployment {
 		LivenessProbe:  probe(p.values.LivenessProbe),
 		ReadinessProbe: probe(p.values.ReadinessProbe),
 		Resources:      p.resources(),
+		// A pod being removed keeps serving while the Service's endpoints and each node's
+		// proxy forget it, so a switch, a scale-down or a rollout loses no request.
+		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: preStopSeconds}}},
 	}
 	return &appsv1.Deployment{
 		TypeMeta:   tm,

@@ -20,15 +20,19 @@ import (
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=patch;delete
 
-// The canary's pods carry the track label, which keeps the canary Deployment's selector
-// apart from the stable one; the Service selects both.
+// A canary's or a blue-green preview's pods carry the track label, which keeps their
+// Deployment's selector apart from the stable one's.
 const (
-	labelTrack  = "ferry.dev/track"
-	trackCanary = "canary"
+	labelTrack   = "ferry.dev/track"
+	trackCanary  = "canary"
+	trackPreview = "preview"
 )
 
 // canaryName is the canary Deployment beside the stable Deployment name.
-func canaryName(stable string) string { return stable + "-canary" }
+func canaryName(stable string) string { return trackName(stable, trackCanary) }
+
+// trackName names the Deployment (and Service) of a track beside the stable name.
+func trackName(stable, track string) string { return stable + "-" + track }
 
 // canaryTarget is one target cluster of a canary release, with the objects rendered
 // for the new version.
@@ -138,19 +142,9 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	if err != nil {
 		return nil, &invalidError{err.Error()}
 	}
-	var stableVersion string
-	var replicas int32
-	for i, t := range ts {
-		d, err := r.existing(ctx, t.c, ns, t.stable.GetName())
-		if err != nil {
-			return nil, err
-		}
-		if d == nil || runsVersion(d, f.release.Spec.Version) || d.Spec.Replicas == nil || *d.Spec.Replicas == 0 {
-			return nil, nil
-		}
-		if i == 0 {
-			stableVersion, replicas = versionOf(d), *d.Spec.Replicas
-		}
+	stableVersion, replicas, err := r.runningStable(ctx, f, ts, ns)
+	if err != nil || replicas == 0 {
+		return nil, err
 	}
 	for _, t := range ts {
 		cd, err := canaryObject(t.stable, 0)
@@ -167,6 +161,26 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	f.prom.Status.Canary = cs
 	r.event(f.prom, corev1.EventTypeNormal, "CanaryStarted", ferryv1.StepDeploy, fmt.Sprintf("canary of %s started beside %s (%d pods)", f.release.Spec.Version, stableVersion, replicas))
 	return cs, nil
+}
+
+// runningStable is the version and size of the stable Deployment when every target
+// runs one of another version than the Release's; a zero size says there is none.
+func (r *Reconciler) runningStable(ctx context.Context, f *facts, ts []canaryTarget, ns string) (string, int32, error) {
+	var version string
+	var replicas int32
+	for i, t := range ts {
+		d, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+		if err != nil {
+			return "", 0, err
+		}
+		if d == nil || runsVersion(d, f.release.Spec.Version) || d.Spec.Replicas == nil || *d.Spec.Replicas == 0 {
+			return "", 0, nil
+		}
+		if i == 0 {
+			version, replicas = versionOf(d), *d.Spec.Replicas
+		}
+	}
+	return version, replicas, nil
 }
 
 // canaryStep runs one step; done reports that it passed.
@@ -297,8 +311,8 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, cs.Message)
 }
 
-// removeCanaries deletes the canary Deployment in every target, once the stable
-// Deployment runs the version a deploy or rollback step brought.
+// removeCanaries deletes the canary and the blue-green preview in every target, once
+// the stable Deployment runs the version a deploy or rollback step brought.
 func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) error {
 	ns, err := f.namespace()
 	if err != nil {
@@ -309,14 +323,16 @@ func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) 
 		if err != nil {
 			return err
 		}
-		if c.local {
-			// The watched cache says whether there is one: no request for the usual case.
-			if d, err := r.deployment(ctx, c, ns, canaryName(name)); err != nil || d == nil {
-				continue
+		for _, track := range []string{trackCanary, trackPreview} {
+			if c.local {
+				// The watched cache says whether there is one: no request for the usual case.
+				if d, err := r.deployment(ctx, c, ns, trackName(name, track)); err != nil || d == nil {
+					continue
+				}
 			}
-		}
-		if err := removeCanary(ctx, c, ns, name); err != nil {
-			return err
+			if err := removeTrack(ctx, c, ns, name, track); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -348,24 +364,29 @@ func (r *Reconciler) existing(ctx context.Context, c *conn, ns, name string) (*a
 	return d, err
 }
 
-// canaryObject turns the rendered stable Deployment into the canary's: its own name, the
-// track label on it, its selector and its pods, and the given replica count.
+// canaryObject turns the rendered stable Deployment into the canary's.
 func canaryObject(stable *unstructured.Unstructured, replicas int32) (*unstructured.Unstructured, error) {
+	return trackObject(stable, trackCanary, replicas)
+}
+
+// trackObject turns the rendered stable Deployment into a track's: its own name, the
+// track label on it, its selector and its pods, and the given replica count.
+func trackObject(stable *unstructured.Unstructured, track string, replicas int32) (*unstructured.Unstructured, error) {
 	d := stable.DeepCopy()
-	d.SetName(canaryName(stable.GetName()))
+	d.SetName(trackName(stable.GetName(), track))
 	labels := d.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[labelTrack] = trackCanary
+	labels[labelTrack] = track
 	d.SetLabels(labels)
 	for _, path := range [][]string{{"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"}} {
-		if err := unstructured.SetNestedField(d.Object, trackCanary, append(path, labelTrack)...); err != nil {
-			return nil, fmt.Errorf("labelling the canary deployment: %w", err)
+		if err := unstructured.SetNestedField(d.Object, track, append(path, labelTrack)...); err != nil {
+			return nil, fmt.Errorf("labelling the %s deployment: %w", track, err)
 		}
 	}
 	if err := unstructured.SetNestedField(d.Object, int64(replicas), "spec", "replicas"); err != nil {
-		return nil, fmt.Errorf("sizing the canary deployment: %w", err)
+		return nil, fmt.Errorf("sizing the %s deployment: %w", track, err)
 	}
 	return d, nil
 }

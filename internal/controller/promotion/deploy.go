@@ -47,8 +47,11 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 			if err != nil {
 				return false, 0, &invalidError{err.Error()}
 			}
-			if rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy == appfile.StrategyCanary {
+			switch rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy {
+			case appfile.StrategyCanary:
 				return r.deployCanary(ctx, f, canary.Steps(rt.Canary))
+			case appfile.StrategyBlueGreen:
+				return r.deployBlueGreen(ctx, f, rt.BlueGreen)
 			}
 		}
 		return r.deploy(ctx, f, step)

@@ -1,0 +1,276 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/rollout"
+)
+
+// +kubebuilder:rbac:groups="",resources=services,verbs=delete
+
+// defaultScaleDownDelay is how long the old version stays scaled after the switch when
+// the app file does not say.
+const defaultScaleDownDelay = 30 * time.Second
+
+// labelVersion is the pod label the active Service selects on during a blue-green
+// release.
+const labelVersion = "app.kubernetes.io/version"
+
+// deployBlueGreen runs the deploy step as a blue-green release. The new version starts
+// in a preview Deployment at the stable size, reachable through the preview Service
+// (APP-preview) only, while the active Service selects the old version's pods by their
+// version label. Once every preview pod is ready the active Service selects the new
+// version: one object changes, and every request goes to the new pods. The old pods
+// stay for the scale-down delay; then the stable Deployment takes the new version, the
+// active Service selects by application again, and the preview goes. Without a stable
+// version of another release the deployment is a plain rolling one.
+func (r *Reconciler) deployBlueGreen(ctx context.Context, f *facts, bg *appfile.BlueGreen) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	if st == nil && checkpoint(f.prom, ferryv1.StepDeploy).Applied != nil {
+		return r.deploy(ctx, f, ferryv1.StepDeploy) // begun as a plain deployment
+	}
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	ts, err := r.canaryTargets(ctx, f)
+	if err != nil {
+		return false, 0, err
+	}
+	if st == nil {
+		version, replicas, err := r.runningStable(ctx, f, ts, ns)
+		if err != nil {
+			return false, 0, err
+		}
+		if replicas == 0 {
+			return r.deploy(ctx, f, ferryv1.StepDeploy)
+		}
+		if err := r.startPreview(ctx, ts, ns, version, replicas); err != nil {
+			return false, 0, err
+		}
+		st = &ferryv1.BlueGreenStatus{Phase: ferryv1.BlueGreenPreviewing, PreviousVersion: version, ActiveVersion: version, Replicas: replicas}
+		f.prom.Status.BlueGreen = st
+	}
+	switch st.Phase {
+	case ferryv1.BlueGreenPreviewing:
+		return r.preview(ctx, f, ts, ns)
+	case ferryv1.BlueGreenSwitched:
+		return r.holdOld(f, bg)
+	default:
+		return r.finishBlueGreen(ctx, f, ts, ns)
+	}
+}
+
+// startPreview applies the objects beside the stable Deployment, with the active Service
+// pinned to the running version, and the preview Deployment and Service.
+func (r *Reconciler) startPreview(ctx context.Context, ts []canaryTarget, ns, version string, replicas int32) error {
+	for _, t := range ts {
+		objs, err := previewObjects(t, version, replicas)
+		if err != nil {
+			return err
+		}
+		if err := apply(ctx, t.c.applier, ns, nil, objs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// previewObjects are the objects other than the stable Deployment, the active Service
+// selecting the given version, and the preview Service and Deployment.
+func previewObjects(t canaryTarget, active string, replicas int32) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, o := range t.others {
+		if o.GetKind() != "Service" || o.GetName() != t.stable.GetName() {
+			out = append(out, o)
+			continue
+		}
+		svc, err := pinned(o, labelVersion, active)
+		if err != nil {
+			return nil, err
+		}
+		prev, err := pinned(o, labelTrack, trackPreview)
+		if err != nil {
+			return nil, err
+		}
+		prev.SetName(trackName(o.GetName(), trackPreview))
+		out = append(out, svc, prev)
+	}
+	d, err := trackObject(t.stable, trackPreview, replicas)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, d), nil
+}
+
+// pinned is a copy of a Service whose selector also requires the label.
+func pinned(svc *unstructured.Unstructured, label, value string) (*unstructured.Unstructured, error) {
+	cp := svc.DeepCopy()
+	if err := unstructured.SetNestedField(cp.Object, value, "spec", "selector", label); err != nil {
+		return nil, fmt.Errorf("selecting %s=%s in service %s: %w", label, value, svc.GetName(), err)
+	}
+	return cp, nil
+}
+
+// activeService is the rendered Service of the stable name.
+func activeService(t canaryTarget) *unstructured.Unstructured {
+	for _, o := range t.others {
+		if o.GetKind() == "Service" && o.GetName() == t.stable.GetName() {
+			return o
+		}
+	}
+	return nil
+}
+
+// preview waits until every preview pod is ready in every target, then switches the
+// active Services to the new version.
+func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, ns string) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	var waiting []string
+	for _, t := range ts {
+		d, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), trackPreview))
+		if err != nil {
+			return false, 0, err
+		}
+		switch {
+		case d == nil || !runsVersion(d, f.release.Spec.Version):
+			waiting = append(waiting, t.id+": the preview deployment is not seen yet")
+		default:
+			if done, msg := rollout.Complete(d); !done {
+				waiting = append(waiting, t.id+": preview "+msg)
+			}
+		}
+	}
+	if len(waiting) > 0 {
+		started := checkpoint(f.prom, ferryv1.StepDeploy).StartedAt
+		if timeout := stepTimeout(f); started != nil && r.Now().Sub(started.Time) > timeout {
+			return false, 0, r.abortPreview(ctx, f, ts, ns, fmt.Sprintf("the preview of %s was not ready within the deploy timeout of %s (%s)", f.release.Spec.Version, timeout, strings.Join(waiting, "; ")))
+		}
+		st.Message = strings.Join(waiting, "; ")
+		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+		return false, localPoll, nil
+	}
+	for _, t := range ts {
+		svc, err := pinned(activeService(t), labelVersion, f.release.Spec.Version)
+		if err != nil {
+			return false, 0, err
+		}
+		if err := t.c.applier.Apply(ctx, svc); err != nil {
+			return false, 0, err
+		}
+	}
+	now := metav1.NewTime(r.Now())
+	st.Phase, st.ActiveVersion, st.SwitchedAt = ferryv1.BlueGreenSwitched, f.release.Spec.Version, &now
+	st.Message = fmt.Sprintf("switched: %s has every request, %s stays scaled", f.release.Spec.Version, st.PreviousVersion)
+	r.event(f.prom, corev1.EventTypeNormal, "Switched", ferryv1.StepDeploy, st.Message)
+	setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+	f.exactWait = true
+	return false, time.Millisecond, nil
+}
+
+// holdOld keeps the old version scaled for the scale-down delay after the switch.
+func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	delay := defaultScaleDownDelay
+	if bg != nil && bg.ScaleDownDelay != "" {
+		if d, err := appfile.ParseDuration(string(bg.ScaleDownDelay)); err == nil {
+			delay = d
+		}
+	}
+	if left := st.SwitchedAt.Add(delay).Sub(r.Now()); left > 0 {
+		st.Message = fmt.Sprintf("switched: %s has every request; %s stays scaled for %s more", st.ActiveVersion, st.PreviousVersion, left.Round(time.Second))
+		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+		f.exactWait = true
+		return false, left, nil
+	}
+	st.Phase = ferryv1.BlueGreenFinishing
+	r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = nil })
+	f.exactWait = true
+	return false, time.Millisecond, nil
+}
+
+// finishBlueGreen gives the stable Deployment the new version (its pods join the active
+// Service, which selects the new version), waits for it, then selects by application
+// again and removes the preview.
+func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryTarget, ns string) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	if st.Phase == ferryv1.BlueGreenFinished {
+		return true, 0, nil
+	}
+	if checkpoint(f.prom, ferryv1.StepDeploy).Applied == nil {
+		for _, t := range ts {
+			if err := t.c.applier.Apply(ctx, t.stable); err != nil {
+				return false, 0, err
+			}
+		}
+		now := metav1.NewTime(r.Now())
+		r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = &now })
+	}
+	var waiting []string
+	for _, t := range ts {
+		d, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+		if err != nil {
+			return false, 0, err
+		}
+		if d == nil || !runsVersion(d, f.release.Spec.Version) {
+			waiting = append(waiting, t.id+": the deployment of "+f.release.Spec.Version+" is not seen yet")
+		} else if done, msg := rollout.Complete(d); !done {
+			waiting = append(waiting, t.id+": "+msg)
+		}
+	}
+	if len(waiting) > 0 {
+		st.Message = "scaling down " + st.PreviousVersion + ": " + strings.Join(waiting, "; ")
+		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+		return false, localPoll, nil
+	}
+	for _, t := range ts {
+		if err := t.c.applier.Apply(ctx, activeService(t)); err != nil {
+			return false, 0, err
+		}
+		if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), trackPreview); err != nil {
+			return false, 0, err
+		}
+	}
+	st.Phase = ferryv1.BlueGreenFinished
+	st.Message = fmt.Sprintf("%s runs in the stable deployment; %s scaled down", st.ActiveVersion, st.PreviousVersion)
+	setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+	return true, 0, nil
+}
+
+// abortPreview removes the preview and lets the active Service select by application
+// again (the old version's pods, the only ones left), then fails the step with cause.
+func (r *Reconciler) abortPreview(ctx context.Context, f *facts, ts []canaryTarget, ns, cause string) error {
+	st := f.prom.Status.BlueGreen
+	for _, t := range ts {
+		if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), trackPreview); err != nil {
+			return fmt.Errorf("removing the preview: %w", err)
+		}
+	}
+	st.Phase = ferryv1.BlueGreenAborted
+	st.Message = "aborted: the preview is removed; " + st.PreviousVersion + " kept every request"
+	r.event(f.prom, corev1.EventTypeWarning, "BlueGreenAborted", ferryv1.StepDeploy, cause+"; "+st.Message)
+	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, st.Message)
+}
+
+// removeTrack deletes a track's Deployment and Service (the canary has no Service).
+func removeTrack(ctx context.Context, c *conn, ns, stable, track string) error {
+	policy := metav1.DeletePropagationBackground
+	name := trackName(stable, track)
+	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := c.cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}

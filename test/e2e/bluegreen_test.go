@@ -1,0 +1,108 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/kubeclient"
+)
+
+const blueGreenNS = "e2e-bluegreen"
+
+// blueGreenApp releases hello blue-green over three pods, keeping the old version
+// scaled for 10 s after the switch.
+const blueGreenApp = `profiles: [go-service]
+build: {buildType: go, artifact: hello}
+deploy:
+  namespace: e2e-bluegreen-hello
+  releaseType:
+    deployTimeout: 120
+    strategy: blueGreen
+    blueGreen: {scaleDownDelay: 10s}
+  helm:
+    values:
+      scaling: {enabled: false, min: 3}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+`
+
+// testBlueGreen switches hello from 3.0.0 to 3.2.0 blue-green under load from a bounded
+// generator (a new connection per request): not one request fails, the old version
+// answers every request until the switch and none a few seconds after it, and the
+// preview is gone at the end.
+func (e *clusterEnv) testBlueGreen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: blueGreenNS, SeveralPerProcess: true,
+			WebhookAddr: "127.0.0.1:19446"})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	}()
+	c, err := kubeclient.Ferry(e.rc)
+	must(t, err)
+	e.createApp(t, c, blueGreenNS, blueGreenApp)
+	v1 := e.release(t, c, blueGreenNS, "3.0.0")
+	e.waitPhase(t, c, blueGreenNS, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
+	svc, err := e.cs.CoreV1().Services("e2e-bluegreen-hello").Get(ctx, "hello", metav1.GetOptions{})
+	must(t, err)
+	e.answers(t, "e2e-bluegreen-hello", "3.0.0")
+
+	ld := startLoad("http://"+svc.Spec.ClusterIP+"/info", 40, 4*time.Minute)
+	defer ld.stop()
+	time.Sleep(2 * time.Second)
+	v2 := e.release(t, c, blueGreenNS, "3.2.0")
+	p := e.waitPhase(t, c, blueGreenNS, v2.Name+"-dev", ferryv1.PromotionSucceeded, 4*time.Minute)
+	time.Sleep(3 * time.Second) // the preview's pods end while the load goes on
+	ld.stop()
+	bg := p.Status.BlueGreen
+	if bg == nil || bg.Phase != ferryv1.BlueGreenFinished || bg.SwitchedAt == nil || bg.PreviousVersion != "3.0.0" || bg.ActiveVersion != "3.2.0" {
+		t.Fatalf("blue-green status: %+v", bg)
+	}
+	t.Logf("blue-green 3.0.0 -> 3.2.0 under load: %s; deploy: %s", ld.summary(), checkpointMessage(p, ferryv1.StepDeploy))
+	if n := ld.failures(); n != 0 {
+		t.Errorf("%d requests failed during the blue-green release, want 0", n)
+	}
+	switched := bg.SwitchedAt.Time
+	if first := ld.firstAnsweredBy("3.2.0"); first.IsZero() || first.Before(switched.Add(-time.Second)) {
+		t.Errorf("3.2.0 first answered at %s, the switch was at %s", first.Format(time.RFC3339Nano), switched.Format(time.RFC3339Nano))
+	}
+	if last := ld.lastAnsweredBy("3.0.0"); last.After(switched.Add(5 * time.Second)) {
+		t.Errorf("3.0.0 still answered %s after the switch", last.Sub(switched))
+	} else {
+		t.Logf("3.0.0 answered last %s after the switch", last.Sub(switched).Round(time.Millisecond))
+	}
+	for _, get := range []func() error{
+		func() error {
+			_, err := e.cs.AppsV1().Deployments("e2e-bluegreen-hello").Get(ctx, "hello-preview", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := e.cs.CoreV1().Services("e2e-bluegreen-hello").Get(ctx, "hello-preview", metav1.GetOptions{})
+			return err
+		},
+	} {
+		if err := get(); !apierrors.IsNotFound(err) {
+			t.Errorf("the preview is still there: %v", err)
+		}
+	}
+	svc, err = e.cs.CoreV1().Services("e2e-bluegreen-hello").Get(ctx, "hello", metav1.GetOptions{})
+	must(t, err)
+	if _, pinned := svc.Spec.Selector["app.kubernetes.io/version"]; pinned {
+		t.Errorf("the active Service still selects a version: %v", svc.Spec.Selector)
+	}
+	e.answers(t, "e2e-bluegreen-hello", "3.2.0")
+}
