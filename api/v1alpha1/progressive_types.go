@@ -34,9 +34,10 @@ type CanaryStatus struct {
 	// they all passed).
 	// +kubebuilder:validation:Minimum=0
 	Step int32 `json:"step"`
-	// StepStartedAt is when the current step began: pauses and analyses count from then.
+	// StepStartedAt is when the current step began: pauses and analyses count from then
+	// (to the microsecond: a pause of one second must not end early).
 	// +optional
-	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	StepStartedAt *metav1.MicroTime `json:"stepStartedAt,omitempty"`
 	// Weight is the share of the traffic, in percent, the last setWeight step asked for.
 	// +optional
 	Weight int32 `json:"weight,omitempty"`
@@ -141,7 +142,7 @@ type BlueGreenStatus struct {
 	Replicas int32 `json:"replicas"`
 	// SwitchedAt is when the active Service switched to the new version.
 	// +optional
-	SwitchedAt *metav1.Time `json:"switchedAt,omitempty"`
+	SwitchedAt *metav1.MicroTime `json:"switchedAt,omitempty"`
 	// Message says what the release does now.
 	// +optional
 	Message string `json:"message,omitempty"`

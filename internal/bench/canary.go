@@ -67,8 +67,17 @@ func Canary(ctx context.Context, o Options) error {
 		return err
 	}
 	var total, deploy []time.Duration
+	tl := &timeline{}
 	for i := 0; i <= CanaryRuns; i++ {
 		start := time.Now()
+		if i == CanaryRuns {
+			tl.start = start
+			wctx, stop := context.WithCancel(ctx)
+			defer stop()
+			if err := e.watchTimeline(wctx, tl); err != nil {
+				return err
+			}
+		}
 		rel, err := e.release(ctx, "canary", fmt.Sprintf("1.0.%d", i))
 		if err != nil {
 			return err
@@ -97,6 +106,8 @@ func Canary(ctx context.Context, o Options) error {
 		}
 		e.logf("%s: %s", prom, total[len(total)-1].Round(time.Millisecond))
 	}
+	fmt.Fprintf(o.Out, "\ntimeline of the last run, from the Release's creation:\n")
+	tl.print(o.Out)
 	slices.Sort(total)
 	slices.Sort(deploy)
 	fmt.Fprintf(o.Out, "\ncanary of 5 simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s), %d runs:\n", len(total))

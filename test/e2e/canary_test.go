@@ -152,7 +152,7 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		p := e.waitPhase(t, c, canaryNS, good.Name+"-dev", ferryv1.PromotionSucceeded, 5*time.Minute)
 		ld.stop()
 		cs := p.Status.Canary
-		if cs == nil || cs.Phase != ferryv1.CanaryPromoting || cs.Step != 4 || cs.Weight != 50 {
+		if cs == nil || cs.Phase != ferryv1.CanaryPromoting || cs.Step != 5 || cs.Weight != 100 {
 			t.Errorf("canary status: %+v", cs)
 		}
 		if len(p.Status.Analyses) != 3 {

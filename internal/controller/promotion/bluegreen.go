@@ -169,7 +169,7 @@ func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, n
 			return false, 0, err
 		}
 	}
-	now := metav1.NewTime(r.Now())
+	now := metav1.NewMicroTime(r.Now())
 	st.Phase, st.ActiveVersion, st.SwitchedAt = ferryv1.BlueGreenSwitched, f.release.Spec.Version, &now
 	st.Message = fmt.Sprintf("switched: %s has every request, %s stays scaled", f.release.Spec.Version, st.PreviousVersion)
 	r.event(f.prom, corev1.EventTypeNormal, "Switched", ferryv1.StepDeploy, st.Message)
@@ -188,7 +188,7 @@ func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen) (bool, time.Durati
 		}
 	}
 	if left := st.SwitchedAt.Add(delay).Sub(r.Now()); left > 0 {
-		st.Message = fmt.Sprintf("switched: %s has every request; %s stays scaled for %s more", st.ActiveVersion, st.PreviousVersion, left.Round(time.Second))
+		st.Message = fmt.Sprintf("switched: %s has every request; %s stays scaled until %s", st.ActiveVersion, st.PreviousVersion, st.SwitchedAt.Add(delay).UTC().Format(timeOfDay))
 		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
 		f.exactWait = true
 		return false, left, nil

@@ -28,6 +28,9 @@ const (
 	trackPreview = "preview"
 )
 
+// timeOfDay is how a moment the Promotion waits for is written in its status.
+const timeOfDay = "15:04:05.000Z"
+
 // canaryName is the canary Deployment beside the stable Deployment name.
 func canaryName(stable string) string { return trackName(stable, trackCanary) }
 
@@ -73,6 +76,10 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, steps []canary.
 			return r.deploy(ctx, f, ferryv1.StepDeploy)
 		}
 	}
+	// After the last step the canary takes every request (the stable Deployment goes to
+	// no pods) before the stable Deployment takes the new version: the handover then
+	// starts pods from none, with no old pods to wait for, and capacity never drops.
+	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		st := steps[cs.Step]
 		done, wait, err := r.canaryStep(ctx, f, ts, int(cs.Step), st)
@@ -87,7 +94,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, steps []canary.
 			setMessage(f.prom, ferryv1.StepDeploy, fmt.Sprintf("canary of %s, step %d of %d (%s): %s", f.release.Spec.Version, cs.Step+1, len(steps), st, cs.Message))
 			return false, wait, nil
 		}
-		now := metav1.NewTime(r.Now())
+		now := metav1.NewMicroTime(r.Now())
 		cs.Step, cs.StepStartedAt = cs.Step+1, &now
 	}
 	cs.Phase = ferryv1.CanaryPromoting
@@ -155,7 +162,7 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 			return nil, err
 		}
 	}
-	now := metav1.NewTime(r.Now())
+	now := metav1.NewMicroTime(r.Now())
 	cs := &ferryv1.CanaryStatus{Phase: ferryv1.CanaryProgressing, StableVersion: stableVersion, StableReplicas: replicas, StepStartedAt: &now,
 		StableReplicasNow: replicas, Message: "started beside " + stableVersion}
 	f.prom.Status.Canary = cs
@@ -199,7 +206,9 @@ func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget
 			return false, 0, nil
 		}
 		if left := since.Add(st.Duration).Sub(r.Now()); left > 0 {
-			cs.Message = fmt.Sprintf("paused for %s more", left.Round(time.Millisecond))
+			// A fixed end, not a countdown: a status that changed at every reconcile would
+			// wake the Promotion again at once.
+			cs.Message = "paused until " + since.Add(st.Duration).UTC().Format(timeOfDay)
 			f.exactWait = true
 			return false, left, nil
 		}
@@ -209,9 +218,10 @@ func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget
 	}
 }
 
-// setWeight scales the canary to the weight's share of the stable size, waits until
-// those pods are ready, then scales the stable Deployment to the rest: the traffic
-// shifts only onto pods that serve.
+// setWeight scales the canary to the weight's share of the stable size and the stable
+// Deployment to the rest, and waits until both are there. Only ready pods receive
+// requests from the Service, so the traffic shifts onto pods that serve; the two
+// scale together, as Argo Rollouts' basic canary does, rather than one after the other.
 func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget, weight int) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
 	want, stable := canary.Split(cs.StableReplicas, weight)
@@ -247,25 +257,12 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 	return true, 0, nil
 }
 
-// scaleTracks brings one cluster's canary to want pods and then its stable Deployment
-// to stable pods; it returns what it waits for, or "" when both are there.
+// scaleTracks brings one cluster's canary to want pods and its stable Deployment to
+// stable pods; it returns what it waits for, or "" when both are there.
 func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want, stable int32) (string, error) {
 	cd, err := r.existing(ctx, t.c, ns, canaryName(t.stable.GetName()))
 	if err != nil {
 		return "", err
-	}
-	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want || !runsVersion(cd, f.release.Spec.Version) {
-		obj, err := canaryObject(t.stable, want)
-		if err != nil {
-			return "", err
-		}
-		if err := t.c.applier.Apply(ctx, obj); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("canary scaling to %d", want), nil
-	}
-	if done, msg := rollout.Complete(cd); !done {
-		return "canary: " + msg, nil
 	}
 	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
 	if err != nil {
@@ -274,16 +271,28 @@ func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, 
 	if sd == nil {
 		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
+	var waiting []string
+	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want || !runsVersion(cd, f.release.Spec.Version) {
+		obj, err := canaryObject(t.stable, want)
+		if err != nil {
+			return "", err
+		}
+		if err := t.c.applier.Apply(ctx, obj); err != nil {
+			return "", err
+		}
+		waiting = append(waiting, fmt.Sprintf("canary scaling to %d", want))
+	} else if done, msg := rollout.Complete(cd); !done {
+		waiting = append(waiting, "canary: "+msg)
+	}
 	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != stable {
 		if err := scale(ctx, t.c, ns, sd.Name, stable); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("stable scaling to %d", stable), nil
+		waiting = append(waiting, fmt.Sprintf("stable scaling to %d", stable))
+	} else if done, msg := rollout.Complete(sd); !done {
+		waiting = append(waiting, "stable: "+msg)
 	}
-	if done, msg := rollout.Complete(sd); !done {
-		return "stable: " + msg, nil
-	}
-	return "", nil
+	return strings.Join(waiting, ", "), nil
 }
 
 // abortCanary removes the canary's pods and returns the stable Deployment to its full

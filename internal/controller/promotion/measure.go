@@ -63,7 +63,7 @@ func (r *Reconciler) measure(ctx context.Context, f *facts, ts []canaryTarget, i
 	}
 	due := cs.StepStartedAt.Add(every * time.Duration(done+1))
 	if left := due.Sub(r.Now()); left > 0 {
-		cs.Message = fmt.Sprintf("measurement %d of %d in %s", done+1, st.Measurements, left.Round(time.Second))
+		cs.Message = fmt.Sprintf("measurement %d of %d at %s", done+1, st.Measurements, due.UTC().Format(timeOfDay))
 		f.exactWait = true
 		return false, left, nil
 	}

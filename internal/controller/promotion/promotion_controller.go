@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -21,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
@@ -52,6 +54,11 @@ type Reconciler struct {
 	Logs func(ctx context.Context, cs kubernetes.Interface, ns, job string) (string, error)
 
 	conns conns
+	// written holds, per Promotion, the resourceVersion of this process's last status
+	// write: a reconcile that reads an older copy from the cache waits for the cache
+	// rather than act again on steps already taken (scaling a canary's Deployments
+	// from a stale step would undo the next one).
+	written sync.Map
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
@@ -223,10 +230,17 @@ func (r *Reconciler) steps() []step {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	prom := &ferryv1.Promotion{}
 	if err := r.Get(ctx, req.NamespacedName, prom); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if finished(prom.Status.Phase) {
+		r.written.Delete(req.NamespacedName)
 		return ctrl.Result{}, nil
+	}
+	if r.stale(req.NamespacedName, prom) {
+		return ctrl.Result{RequeueAfter: 20 * time.Millisecond}, nil
 	}
 	st := &statusWriter{r: r, prom: prom, base: prom.DeepCopy()}
 	defer func() {
@@ -384,7 +398,19 @@ func (w *statusWriter) flush(ctx context.Context) error {
 	}
 	w.prom.ResourceVersion = sent.ResourceVersion
 	w.base, w.written = w.prom.DeepCopy(), true
+	w.r.written.Store(client.ObjectKeyFromObject(w.prom), sent.ResourceVersion)
 	return nil
+}
+
+// stale reports whether the cached Promotion is older than this process's last status
+// write of it (resourceVersions of one resource compare as numbers).
+func (r *Reconciler) stale(key client.ObjectKey, p *ferryv1.Promotion) bool {
+	last, ok := r.written.Load(key)
+	if !ok {
+		return false
+	}
+	cmp, err := resourceversion.CompareResourceVersion(p.ResourceVersion, last.(string))
+	return err == nil && cmp < 0
 }
 
 // jitter spreads requeues of many Promotions over up to a tenth more time, so they do
