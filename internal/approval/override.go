@@ -16,6 +16,37 @@ func OverrideFreeze(ctx context.Context, c client.Client, who Identity, req Requ
 	if req.Reason == "" {
 		return nil, fmt.Errorf("a freeze override needs a reason")
 	}
+	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
+		if p.Spec.FreezeOverride != nil {
+			return fmt.Errorf("%s already has a freeze override by %s: %s", p.Name, p.Spec.FreezeOverride.User, p.Spec.FreezeOverride.Reason)
+		}
+		p.Spec.FreezeOverride = &ferryv1.Override{Reason: req.Reason, User: who.User}
+		return nil
+	})
+}
+
+// Resume lets the canary step of the stage's Promotion that waits for a person (a pause
+// without a duration, or an inconclusive analysis that says pause) go on, recording who
+// and why; the admission policy checks the identity.
+func Resume(ctx context.Context, c client.Client, who Identity, req Request) (*ferryv1.Promotion, error) {
+	if req.Reason == "" {
+		return nil, fmt.Errorf("a resume needs a reason")
+	}
+	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
+		cs := p.Status.Canary
+		if cs == nil || cs.Phase != ferryv1.CanaryProgressing {
+			return fmt.Errorf("%s runs no canary step that could wait for a person", p.Name)
+		}
+		if p.Spec.Resume != nil && p.Spec.Resume.Step >= cs.Step {
+			return fmt.Errorf("%s's step %d is already resumed by %s: %s", p.Name, cs.Step+1, p.Spec.Resume.User, p.Spec.Resume.Reason)
+		}
+		p.Spec.Resume = &ferryv1.Resume{Step: cs.Step, Reason: req.Reason, User: who.User}
+		return nil
+	})
+}
+
+// patchActive applies change to the Promotion under way in the stage and patches it.
+func patchActive(ctx context.Context, c client.Client, req Request, change func(*ferryv1.Promotion) error) (*ferryv1.Promotion, error) {
 	list := &ferryv1.PromotionList{}
 	if err := c.List(ctx, list, client.InNamespace(req.Namespace), client.MatchingLabels{
 		ferryv1.LabelApplication: req.Application, ferryv1.LabelStage: req.Stage}); err != nil {
@@ -26,13 +57,12 @@ func OverrideFreeze(ctx context.Context, c client.Client, who Identity, req Requ
 		if p.Status.Phase == ferryv1.PromotionSucceeded || p.Status.Phase == ferryv1.PromotionFailed || p.Status.Phase == ferryv1.PromotionSuperseded {
 			continue
 		}
-		if p.Spec.FreezeOverride != nil {
-			return nil, fmt.Errorf("%s already has a freeze override by %s: %s", p.Name, p.Spec.FreezeOverride.User, p.Spec.FreezeOverride.Reason)
-		}
 		patch := client.MergeFrom(p.DeepCopy())
-		p.Spec.FreezeOverride = &ferryv1.Override{Reason: req.Reason, User: who.User}
+		if err := change(p); err != nil {
+			return nil, err
+		}
 		if err := c.Patch(ctx, p, patch); err != nil {
-			return nil, fmt.Errorf("overriding the freeze for %s: %w", p.Name, err)
+			return nil, fmt.Errorf("patching %s: %w", p.Name, err)
 		}
 		return p, nil
 	}

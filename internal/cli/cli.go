@@ -46,7 +46,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), history.NewCommand(s), bench.NewCommand(s),
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), bench.NewCommand(s),
 		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
 		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root

@@ -1,7 +1,8 @@
-// Package analysis implements `ferry analysis run`: it runs an AnalysisTemplate (a manifest
-// file or an object in the cluster) for an app and stage against a live Prometheus, prints
-// the report and exits 0 on pass, 1 on warning or inconclusive and 2 on fail, so a pipeline
-// can gate on it.
+// Package analysis implements `ferry analysis run` and `ferry analysis show`. Run runs an
+// AnalysisTemplate (a manifest file or an object in the cluster) for an app and stage
+// against a live Prometheus, prints the report and exits 0 on pass, 1 on warning or
+// inconclusive and 2 on fail, so a pipeline can gate on it. Show prints the verdicts a
+// Promotion's analyses reached, with their values and criteria.
 package analysis
 
 import (
@@ -57,7 +58,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "analysis",
 		Short: "Run AnalysisTemplates: SLI queries in Prometheus judged against an SLO",
 	}
-	cmd.AddCommand(newRun(s))
+	cmd.AddCommand(newRun(s), newShow(s))
 	return cmd
 }
 

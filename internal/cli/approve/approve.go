@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
@@ -85,11 +86,25 @@ func (o *options) run(ctx context.Context) error {
 
 // NewOverrideFreezeCommand returns the override-freeze verb.
 func NewOverrideFreezeCommand(s iostreams.Streams) *cobra.Command {
+	return overrideCommand(s, "override-freeze APP STAGE --reason R",
+		"Let the promotion held by a freeze window in a stage go on, with a reason", "freeze overridden", approval.OverrideFreeze)
+}
+
+// NewResumeCommand returns the resume verb.
+func NewResumeCommand(s iostreams.Streams) *cobra.Command {
+	return overrideCommand(s, "resume APP STAGE --reason R",
+		"Let a canary step that waits for a person (a pause without a duration, an inconclusive analysis) go on, with a reason", "resumed", approval.Resume)
+}
+
+// overrideCommand is a verb that records a person's decision on the stage's running
+// Promotion, in their own name.
+func overrideCommand(s iostreams.Streams, use, short, done string,
+	decide func(context.Context, client.Client, approval.Identity, approval.Request) (*ferryv1.Promotion, error)) *cobra.Command {
 	var kubeconfig string
 	req := approval.Request{}
 	cmd := &cobra.Command{
-		Use:   "override-freeze APP STAGE --reason R",
-		Short: "Let the promotion held by a freeze window in a stage go on, with a reason",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			req.Application, req.Stage = args[0], args[1]
@@ -106,11 +121,11 @@ func NewOverrideFreezeCommand(s iostreams.Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := approval.OverrideFreeze(c.Context(), fc, who, req)
+			p, err := decide(c.Context(), fc, who, req)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(s.Out, "%s: freeze overridden on %s: %s\n", who.User, p.Name, req.Reason)
+			_, err = fmt.Fprintf(s.Out, "%s: %s on %s: %s\n", who.User, done, p.Name, req.Reason)
 			return err
 		},
 	}

@@ -270,7 +270,9 @@ func errorsText(errs map[string]string) string {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
 
-func historyName(f *facts) string { return historyPrefix + f.prom.Spec.Application + "-" + f.prom.Spec.Stage }
+func historyName(f *facts) string {
+	return historyPrefix + f.prom.Spec.Application + "-" + f.prom.Spec.Stage
+}
 
 // sloHistory reads the earlier SLO results of the application and stage, by template.
 func (r *Reconciler) sloHistory(ctx context.Context, f *facts) (map[string][]slo.Result, error) {

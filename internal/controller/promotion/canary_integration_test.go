@@ -1,0 +1,138 @@
+//go:build integration
+
+package promotion_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+	"ferry.dev/ferry/internal/install"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/testenv"
+)
+
+const canaryFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-canary
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary: {steps: [{setWeight: 50}, {pause: {}}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestCanaryWaitsForAPersonToResume runs a canary whose second step is a pause without a
+// duration. 1.0.0 is the stage's first release: a plain rollout. 1.1.0 starts a canary
+// Deployment of one pod beside one stable pod and waits; the API server refuses a resume
+// in another's name; the user's own resume lets it go on, the stable Deployment takes
+// 1.1.0 at full size and the canary goes. The API server has no deployment controller:
+// a loop of the test reports each Deployment rolled out at its size.
+func TestCanaryWaitsForAPersonToResume(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	rc := env.Config
+	if _, err := install.CRDs(context.Background(), rc, 30*time.Second); err != nil { // the admission policies
+		t.Fatal(err)
+	}
+	ctx, c, cs := runEngine(t, rc)
+	go reportEveryRollout(ctx, cs, "web-canary")
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: canaryFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		rel := newRelease(v, digest)
+		rel.Spec.AppFile = canaryFile
+		must(t, c.Create(ctx, rel))
+		if v == "1.0.0" {
+			p := waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+			if p.Status.Canary != nil {
+				t.Errorf("the first release ran a canary: %+v", p.Status.Canary)
+			}
+		}
+	}
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "step 2 of 3 (pause until resumed): paused until a person resumes it (ferry resume web dev)")
+	})
+	if cs := p.Status.Canary; cs.Weight != 50 || cs.CanaryReplicas != 1 || cs.StableReplicasNow != 1 || cs.StableVersion != "1.0.0" {
+		t.Errorf("canary status: %+v", cs)
+	}
+	canary, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{})
+	must(t, err)
+	if canary.Spec.Template.Labels["ferry.dev/track"] != "canary" || canary.Spec.Selector.MatchLabels["ferry.dev/track"] != "canary" ||
+		canary.Labels["app.kubernetes.io/version"] != "1.1.0" || *canary.Spec.Replicas != 1 {
+		t.Errorf("canary deployment: labels %v, selector %v, replicas %d", canary.Spec.Template.Labels, canary.Spec.Selector.MatchLabels, *canary.Spec.Replicas)
+	}
+	stable, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if stable.Labels["app.kubernetes.io/version"] != "1.0.0" || *stable.Spec.Replicas != 1 {
+		t.Errorf("stable deployment while paused: version %s, %d replicas", stable.Labels["app.kubernetes.io/version"], *stable.Spec.Replicas)
+	}
+
+	env.Grant(t, "ferry-resumer", []rbacv1.PolicyRule{{APIGroups: []string{"ferry.dev"}, Resources: []string{"promotions"}, Verbs: []string{"get", "list", "patch"}}}, "leads")
+	ann, err := kubeclient.Ferry(env.User(t, "ann", "leads"))
+	must(t, err)
+	req := approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "dashboards look fine"}
+	if _, err := approval.Resume(ctx, ann, approval.Identity{User: "bob"}, req); err == nil ||
+		!strings.Contains(err.Error(), "spec.resume.user must be the requesting user, ann") {
+		t.Errorf("resume in another's name: %v", err)
+	}
+	_, err = approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req)
+	must(t, err)
+	p = waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	if p.Spec.Resume == nil || p.Spec.Resume.User != "ann" || p.Spec.Resume.Step != 1 || p.Status.Canary.Phase != ferryv1.CanaryPromoting {
+		t.Errorf("resume %+v, canary %+v", p.Spec.Resume, p.Status.Canary)
+	}
+	stable, err = cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if stable.Labels["app.kubernetes.io/version"] != "1.1.0" || *stable.Spec.Replicas != 2 {
+		t.Errorf("stable deployment after the promotion: version %s, %d replicas", stable.Labels["app.kubernetes.io/version"], *stable.Spec.Replicas)
+	}
+	if _, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the canary deployment is still there: %v", err)
+	}
+	if _, err := approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
+		t.Errorf("resume with nothing waiting: %v", err)
+	}
+}
+
+// reportEveryRollout plays the deployment controller for the namespace until ctx ends:
+// each Deployment whose status lags its spec is reported rolled out at its size.
+func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
+	for ctx.Err() == nil {
+		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range list.Items {
+				d := &list.Items[i]
+				n := *d.Spec.Replicas
+				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
+				if !equality.Semantic.DeepEqual(d.Status, want) {
+					d.Status = want
+					if _, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
+						fmt.Println("reporting", d.Name, "rolled out:", err)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
