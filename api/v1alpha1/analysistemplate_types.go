@@ -32,6 +32,57 @@ type AnalysisTemplateSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="interval must be a duration of at least 1s, such as 30s or 5m"
 	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Judge compares the canary's pods with the baseline's, metric by metric, with a
+	// Mann-Whitney U test; a significant change in a metric's bad direction beyond its
+	// tolerance fails the analysis, too few samples make it inconclusive.
+	// +optional
+	Judge *JudgeSpec `json:"judge,omitempty"`
+}
+
+// JudgeSpec is the canary-versus-baseline judge of an AnalysisTemplate.
+type JudgeSpec struct {
+	// Metrics are the quantities compared.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	Metrics []JudgeMetric `json:"metrics"`
+	// Confidence is 1 minus the significance level, as a decimal (default 0.98).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^0\.[0-9]+$`
+	Confidence string `json:"confidence,omitempty"`
+	// MinSamples is the fewest values each side needs after outlier removal (default 10);
+	// fewer make the metric inconclusive, never a pass.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MinSamples int32 `json:"minSamples,omitempty"`
+	// Step is the resolution of the range queries over the interval: each step of each
+	// series returned is one sample (default 5s).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	Step *metav1.Duration `json:"step,omitempty"`
+}
+
+// JudgeMetric is one quantity the judge compares.
+type JudgeMetric struct {
+	// Name identifies the metric in the verdict.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Query is PromQL with $selector, filled in with the label matchers of the canary's
+	// pods and then of the baseline's (the other placeholders of slis work too). Every
+	// value of every series it returns over the interval is a sample.
+	// +kubebuilder:validation:MinLength=1
+	Query string `json:"query"`
+	// Direction is the change that is bad: increase (default), decrease or either.
+	// +optional
+	// +kubebuilder:validation:Enum=increase;decrease;either
+	Direction string `json:"direction,omitempty"`
+	// Critical marks a metric whose failure is named first as the reason the run failed.
+	// +optional
+	Critical bool `json:"critical,omitempty"`
+	// Tolerance is the relative change of the median allowed in the bad direction even
+	// when it is significant, as a decimal (0.1: ten percent worse).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	Tolerance string `json:"tolerance,omitempty"`
 }
 
 // AnalysisTemplateStatus says whether the template can be used.

@@ -84,6 +84,35 @@ type AnalysisVerdict struct {
 	// Objectives are the SLO's objectives with their values and verdicts.
 	// +optional
 	Objectives []ObjectiveVerdict `json:"objectives,omitempty"`
+	// Judge is the canary-versus-baseline comparison, metric by metric, when the
+	// template has a judge.
+	// +optional
+	Judge []JudgeVerdict `json:"judge,omitempty"`
+}
+
+// JudgeVerdict is the judge's decision on one metric, with its statistics as decimal
+// strings.
+type JudgeVerdict struct {
+	Name string `json:"name"`
+	// Result is pass, fail or inconclusive.
+	Result        string `json:"result"`
+	CanaryCount   int32  `json:"canaryCount"`
+	BaselineCount int32  `json:"baselineCount"`
+	// +optional
+	CanaryMedian string `json:"canaryMedian,omitempty"`
+	// +optional
+	BaselineMedian string `json:"baselineMedian,omitempty"`
+	// PValue is the Mann-Whitney test's, in the metric's bad direction.
+	// +optional
+	PValue string `json:"pValue,omitempty"`
+	// Effect is the relative change of the median.
+	// +optional
+	Effect string `json:"effect,omitempty"`
+	// Criterion says what would make the metric fail; Reason why it got its result.
+	// +optional
+	Criterion string `json:"criterion,omitempty"`
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // ObjectiveVerdict is the verdict on one SLO objective.

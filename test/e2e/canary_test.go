@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/cli/analysis"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -63,6 +64,11 @@ objectives:
 total_score: {pass: "90%", warning: "75%"}
 `,
 		Interval: &metav1.Duration{Duration: 20 * time.Second},
+		// The judge compares the canary's pods with the stable ones over the same
+		// interval: 5xx answers per second, sampled every 2 s (11 samples a side).
+		Judge: &ferryv1.JudgeSpec{Step: &metav1.Duration{Duration: 2 * time.Second}, Metrics: []ferryv1.JudgeMetric{
+			{Name: "errors_per_second", Query: `sum(rate(hello_requests_total{$selector,code=~"5.."}[$interval])) or vector(0)`, Critical: true},
+		}},
 	},
 }
 
@@ -122,8 +128,19 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 			t.Errorf("message: %s", failed.Status.Message)
 		}
 		if len(failed.Status.Analyses) != 1 || failed.Status.Analyses[0].Result != "fail" {
-			t.Errorf("analyses: %+v", failed.Status.Analyses)
+			t.Fatalf("analyses: %+v", failed.Status.Analyses)
 		}
+		if j := failed.Status.Analyses[0].Judge; len(j) != 1 || j[0].Result != "fail" || j[0].CanaryCount < 10 || j[0].BaselineCount < 10 {
+			t.Errorf("judge: %+v", j)
+		}
+		var shown strings.Builder
+		must(t, analysis.Show(ctx, c, canaryNS, failed.Name, "text", &shown))
+		for _, want := range []string{"canary: Aborted", "canary-2 #1  hello-errors in dev-local", "error_rate", "<=0.05 (target 0.05): violated", "errors_per_second  fail"} {
+			if !strings.Contains(shown.String(), want) {
+				t.Errorf("ferry analysis show lacks %q:\n%s", want, shown.String())
+			}
+		}
+		t.Logf("ferry analysis show %s:\n%s", failed.Name, shown.String())
 		t.Logf("3.1.0: %s", failed.Status.Message)
 		t.Logf("analysis: %+v", failed.Status.Analyses)
 		// Traffic is back on 3.0.0: the load sees only 3.0.0 from shortly after the abort.
@@ -159,8 +176,8 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 			t.Errorf("analyses: want 3 measurements, got %+v", p.Status.Analyses)
 		}
 		for _, a := range p.Status.Analyses {
-			if a.Result != "pass" {
-				t.Errorf("analysis %s #%d: %s (%s)", a.Step, a.Measurement, a.Result, a.Reason)
+			if a.Result != "pass" || len(a.Judge) != 1 || a.Judge[0].Result != "pass" {
+				t.Errorf("analysis %s #%d: %s (%s), judge %+v", a.Step, a.Measurement, a.Result, a.Reason, a.Judge)
 			}
 		}
 		t.Logf("3.2.0: %s; load: %s", checkpointMessage(p, ferryv1.StepDeploy), ld.summary())

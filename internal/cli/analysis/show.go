@@ -95,6 +95,13 @@ func Show(ctx context.Context, c client.Client, ns, name, output string, w io.Wr
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", o.SLI, dashed(o.Value), o.Status, dashed(o.Score), dashed(crit))
 		}
+		if len(v.Judge) > 0 {
+			fmt.Fprintf(tw, "  JUDGE\tRESULT\tCANARY (N, MEDIAN)\tBASELINE (N, MEDIAN)\tP\tEFFECT\tWHY\n")
+			for _, j := range v.Judge {
+				fmt.Fprintf(tw, "  %s\t%s\t%d, %s\t%d, %s\t%s\t%s\t%s\n", j.Name, j.Result, j.CanaryCount, dashed(j.CanaryMedian),
+					j.BaselineCount, dashed(j.BaselineMedian), dashed(j.PValue), dashed(j.Effect), j.Reason)
+			}
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}

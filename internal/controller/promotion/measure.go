@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"ferry.dev/ferry/internal/analysis"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/canary"
+	"ferry.dev/ferry/internal/judge"
 	"ferry.dev/ferry/internal/slo"
 )
 
@@ -159,6 +161,16 @@ func (r *Reconciler) measureOne(ctx context.Context, f *facts, tpl *ferryv1.Anal
 		return ferryv1.AnalysisVerdict{}, &invalidError{fmt.Sprintf("analysis %s: %v", tpl.Name, err)}
 	}
 	v := verdictOf(rep, step, tpl.Name, cl.Name, n)
+	if tpl.Spec.Judge != nil {
+		jv, err := analysis.Judge(ctx, tpl, vars, cl.Spec.PrometheusURL, rep.At)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ferryv1.AnalysisVerdict{}, err
+			}
+			return ferryv1.AnalysisVerdict{}, &invalidError{fmt.Sprintf("analysis %s: %v", tpl.Name, err)}
+		}
+		withJudge(&v, jv)
+	}
 	f.prom.Status.Analyses = append(f.prom.Status.Analyses, v)
 	if over := len(f.prom.Status.Analyses) - maxAnalyses; over > 0 {
 		f.prom.Status.Analyses = f.prom.Status.Analyses[over:]
@@ -226,6 +238,32 @@ func verdictOf(rep analysis.Report, step, tpl, cluster string, n int32) ferryv1.
 		v.Reason = "score " + v.Score
 	}
 	return v
+}
+
+// withJudge adds the judge's metrics to a verdict: a failed judge fails it, an
+// inconclusive one makes a passing SLO inconclusive (too little data is never a pass).
+func withJudge(v *ferryv1.AnalysisVerdict, jv judge.Verdict) {
+	for _, m := range jv.Metrics {
+		v.Judge = append(v.Judge, ferryv1.JudgeVerdict{Name: m.Name, Result: string(m.Result),
+			CanaryCount: int32(m.CanaryCount), BaselineCount: int32(m.BaselineCount), //nolint:gosec // sample counts of one interval
+			CanaryMedian: finiteNum(m.CanaryMedian), BaselineMedian: finiteNum(m.BaselineMedian), PValue: finiteNum(m.PValue),
+			Effect: finiteNum(m.Effect), Criterion: m.Criterion, Reason: m.Reason})
+	}
+	switch {
+	case jv.Result == judge.Fail:
+		v.Result = string(analysis.Fail)
+	case jv.Result == judge.Inconclusive && v.Result != string(analysis.Fail):
+		v.Result = string(analysis.Inconclusive)
+	}
+	v.Reason += "; judge: " + jv.Reason
+}
+
+// finiteNum writes a statistic, or nothing when it is NaN or infinite.
+func finiteNum(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return ""
+	}
+	return num(f)
 }
 
 func objectiveText(o ferryv1.ObjectiveVerdict) string {
