@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
-	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/kubeclient"
 )
 
@@ -39,19 +37,8 @@ deploy:
 // answers every request until the switch and none a few seconds after it, and the
 // preview is gone at the end.
 func (e *clusterEnv) testBlueGreen(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: blueGreenNS, SeveralPerProcess: true,
-			WebhookAddr: "127.0.0.1:19446"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("controller: %v", err)
-		}
-	}()
+	// Its own webhook: the engine test's controller is gone, and its webhook with it.
+	ctx := e.runController(t, blueGreenNS, "127.0.0.1:19446")
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, blueGreenNS, blueGreenApp)

@@ -15,7 +15,6 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/cli/analysis"
-	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
@@ -82,19 +81,8 @@ total_score: {pass: "90%", warning: "75%"}
 // rolls back. 3.2.0 is healthy: every step passes and it takes the stage. 3.3.0's
 // analysis runs while Prometheus is stopped: inconclusive, and never a pass.
 func (e *clusterEnv) testCanary(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: canaryNS, SeveralPerProcess: true,
-			WebhookAddr: "127.0.0.1:19445"}) // the webhook of the engine test's controller is gone with it
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("controller: %v", err)
-		}
-	}()
+	// Its own webhook: the engine test's controller is gone, and its webhook with it.
+	ctx := e.runController(t, canaryNS, "127.0.0.1:19445")
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, canaryNS, canaryApp)

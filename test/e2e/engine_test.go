@@ -61,18 +61,7 @@ deploy:
 // tests in dev: dev returns to 3.0.0 by itself, 3.0.0's tests run again, dev answers
 // 3.0.0, and the Promotion says why.
 func (e *clusterEnv) testEngine(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", WebhookAddr: "127.0.0.1:19443"})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("controller: %v", err)
-		}
-	}()
+	ctx := e.runController(t, "", "127.0.0.1:19443")
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, engineNS, engineApp)
@@ -166,6 +155,25 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		!strings.Contains(lines[2], "bob (hello-leads), carol (hello-sre)") || !strings.Contains(lines[4], "dev    3.0.0    Succeeded") {
 		t.Errorf("ferry history:\n%s", out.String())
 	}
+}
+
+// runController runs the controller in this process for namespace ns ("" for all), with
+// its admission webhook on webhookAddr, until the test ends.
+func (e *clusterEnv) runController(t *testing.T, ns, webhookAddr string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: ns, SeveralPerProcess: true,
+			WebhookAddr: webhookAddr})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	})
+	return ctx
 }
 
 // createApp makes the namespace ns with the Cluster dev-local (the dev cluster itself)
