@@ -158,7 +158,7 @@ func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, n
 		}
 		st.Message = strings.Join(waiting, "; ")
 		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
-		return false, localPoll, nil
+		return false, pollFor(ts), nil
 	}
 	for _, t := range ts {
 		svc, err := pinned(activeService(t), labelVersion, f.release.Spec.Version)
@@ -231,7 +231,7 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 	if len(waiting) > 0 {
 		st.Message = "scaling down " + st.PreviousVersion + ": " + strings.Join(waiting, "; ")
 		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
-		return false, localPoll, nil
+		return false, pollFor(ts), nil
 	}
 	for _, t := range ts {
 		if err := t.c.applier.Apply(ctx, activeService(t)); err != nil {
@@ -260,6 +260,17 @@ func (r *Reconciler) abortPreview(ctx context.Context, f *facts, ts []canaryTarg
 	st.Message = "aborted: the preview is removed; " + st.PreviousVersion + " kept every request"
 	r.event(f.prom, corev1.EventTypeWarning, "BlueGreenAborted", ferryv1.StepDeploy, cause+"; "+st.Message)
 	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, st.Message)
+}
+
+// pollFor is how often to look at the targets' Deployments: seldom when all are in the
+// local cluster, whose watch wakes the Promotion, often otherwise.
+func pollFor(ts []canaryTarget) time.Duration {
+	for _, t := range ts {
+		if !t.c.local {
+			return remotePoll
+		}
+	}
+	return localPoll
 }
 
 // removeTrack deletes a track's Deployment and Service (the canary has no Service).

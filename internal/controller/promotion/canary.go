@@ -230,9 +230,7 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 		return false, 0, &invalidError{err.Error()}
 	}
 	var waiting []string
-	local := true
 	for _, t := range ts {
-		local = local && t.c.local
 		msg, err := r.scaleTracks(ctx, f, t, ns, want, stable)
 		if err != nil {
 			return false, 0, err
@@ -247,10 +245,7 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 			return false, 0, fmt.Errorf("%w: not scaled within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 		}
 		cs.Message = strings.Join(waiting, "; ")
-		if local {
-			return false, localPoll, nil
-		}
-		return false, remotePoll, nil
+		return false, pollFor(ts), nil
 	}
 	cs.Weight, cs.CanaryReplicas, cs.StableReplicasNow = int32(weight), want, stable //nolint:gosec // weight is validated to 0-100
 	cs.Message = fmt.Sprintf("%d%% of the traffic on %s (%d of %d pods)", canary.Share(want, stable), f.release.Spec.Version, want, want+stable)
