@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
@@ -134,5 +135,65 @@ func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string)
 		case <-ctx.Done():
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+const pausingFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-pausing
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary: {steps: [{setWeight: 50}, {analysis: {templates: [errors], inconclusive: pause}}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestInconclusiveAnalysisCanPauseForAPerson measures a canary against a Prometheus
+// that refuses connections (a closed loopback port): the analysis is inconclusive, and
+// with inconclusive: pause the canary waits for a person instead of failing; resumed,
+// it is promoted. The measurement is kept with why it has no value.
+func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go reportEveryRollout(ctx, cs, "web-pausing")
+	cl := &ferryv1.Cluster{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
+	cl.Spec.PrometheusURL = "http://127.0.0.1:1"
+	must(t, c.Update(ctx, cl))
+	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
+		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
+			SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}}))
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: pausingFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		rel := newRelease(v, digest)
+		rel.Spec.AppFile = pausingFile
+		must(t, c.Create(ctx, rel))
+		waitPromotion(t, c, rel.Name+"-dev", func(p *ferryv1.Promotion) bool {
+			return p.Status.Phase == ferryv1.PromotionSucceeded || strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "waiting for a person")
+		})
+	}
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return len(p.Status.Analyses) > 0 })
+	a := p.Status.Analyses[0]
+	if p.Status.Phase != ferryv1.PromotionRunning || a.Result != "inconclusive" || a.Step != "canary-2" || a.Template != "errors" ||
+		!strings.Contains(a.Reason, "no SLI returned a value (error_rate: ") || !strings.Contains(a.Reason, "connection refused") {
+		t.Fatalf("phase %s, analysis %+v", p.Status.Phase, a)
+	}
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.HasSuffix(msg, "waiting for a person (ferry resume web dev)") {
+		t.Errorf("deploy message %q", msg)
+	}
+	who := approval.Identity{User: "admin"}
+	_, err := approval.Resume(ctx, c, who, approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "Prometheus is down; dashboards fine"})
+	must(t, err)
+	p = waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	if len(p.Status.Analyses) != 1 || p.Status.Canary.Phase != ferryv1.CanaryPromoting {
+		t.Errorf("after the resume: analyses %d, canary %+v", len(p.Status.Analyses), p.Status.Canary)
 	}
 }
