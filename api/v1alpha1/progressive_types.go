@@ -48,6 +48,13 @@ type CanaryStatus struct {
 	CanaryReplicas int32 `json:"canaryReplicas,omitempty"`
 	// +optional
 	StableReplicasNow int32 `json:"stableReplicasNow,omitempty"`
+	// Baseline says whether baseline pods of the stable version run beside the canary
+	// (APP-baseline, as many as the canary has, taken from the stable pods), and
+	// BaselineReplicas how many now.
+	// +optional
+	Baseline bool `json:"baseline,omitempty"`
+	// +optional
+	BaselineReplicas int32 `json:"baselineReplicas,omitempty"`
 	// AbortedAt is when the canary's pods were removed after a failed step.
 	// +optional
 	AbortedAt *metav1.Time `json:"abortedAt,omitempty"`

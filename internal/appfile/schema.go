@@ -140,6 +140,10 @@ type Canary struct {
 	// Interval and Increase are Keptn's shorthand: add Increase percent every Interval.
 	Interval Duration `yaml:"interval"`
 	Increase Percent  `yaml:"increase"`
+	// Baseline runs pods of the stable version beside the canary, as many as the
+	// canary has and started with it, for analyses to compare against (default: true
+	// when the steps hold an analysis).
+	Baseline *bool `yaml:"baseline"`
 }
 
 // CanaryStep is one step; exactly one field is set.

@@ -122,6 +122,35 @@ func Split(total int32, weight int) (canary, stable int32) {
 	return canary, stable
 }
 
+// Baseline reports whether a canary runs baseline pods: as it says, else when a step
+// is an analysis.
+func Baseline(c *appfile.Canary) bool {
+	if c == nil {
+		return false
+	}
+	if c.Baseline != nil {
+		return *c.Baseline
+	}
+	for _, st := range c.Steps {
+		if st.Analysis != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitWithBaseline is Split with baseline pods of the stable version beside the
+// canary: as many as the canary has, taken from the stable pods, as far as that leaves
+// the stable version one pod of its own (none at 100%).
+func SplitWithBaseline(total int32, weight int) (canary, baseline, stable int32) {
+	canary, stable = Split(total, weight)
+	if weight <= 0 || weight >= 100 {
+		return canary, 0, stable
+	}
+	baseline = max(min(canary, stable-1), 0)
+	return canary, baseline, stable - baseline
+}
+
 // Share is the percentage of requests the canary gets with the given pods.
 func Share(canary, stable int32) int {
 	if canary+stable == 0 {

@@ -78,3 +78,34 @@ func TestShorthand(t *testing.T) {
 		t.Errorf("increase 100%% has no steps before the promotion; got %+v", got)
 	}
 }
+
+func TestSplitWithBaseline(t *testing.T) {
+	tests := []struct {
+		total                    int32
+		weight                   int
+		canary, baseline, stable int32
+	}{
+		{4, 25, 1, 1, 2},
+		{4, 50, 2, 1, 1},
+		{5, 20, 1, 1, 3},
+		{10, 30, 3, 3, 4},
+		{1, 20, 1, 0, 1},
+		{4, 100, 4, 0, 0},
+		{4, 0, 0, 0, 4},
+	}
+	for _, tt := range tests {
+		c, b, s := SplitWithBaseline(tt.total, tt.weight)
+		if c != tt.canary || b != tt.baseline || s != tt.stable {
+			t.Errorf("SplitWithBaseline(%d, %d) = %d, %d, %d; want %d, %d, %d", tt.total, tt.weight, c, b, s, tt.canary, tt.baseline, tt.stable)
+		}
+	}
+	no := false
+	withAnalysis := &appfile.Canary{Steps: []appfile.CanaryStep{{SetWeight: intp(10)}, {Analysis: &appfile.AnalysisStep{Templates: []string{"t"}}}}}
+	if !Baseline(withAnalysis) || Baseline(&appfile.Canary{Steps: []appfile.CanaryStep{{SetWeight: intp(10)}}}) {
+		t.Error("a baseline by default exactly when a step is an analysis")
+	}
+	withAnalysis.Baseline = &no
+	if Baseline(withAnalysis) {
+		t.Error("baseline: false is kept")
+	}
+}

@@ -62,11 +62,12 @@ objectives:
   - sli: requests
 total_score: {pass: "90%", warning: "75%"}
 `,
-		Interval: &metav1.Duration{Duration: 20 * time.Second},
+		Interval: &metav1.Duration{Duration: 30 * time.Second},
 		// The judge compares the canary's pods with the stable ones over the same
 		// interval: 5xx answers per second over 10 s windows, sampled every second. A pod
 		// that answered but never failed counts 0 (its other series times 0); a pod not
-		// yet scraped twice gives no sample, so the canary has about half the 21.
+		// yet scraped twice gives no sample: fresh canary and baseline pods have about 20
+		// of the 31.
 		Judge: &ferryv1.JudgeSpec{Step: &metav1.Duration{Duration: time.Second}, MinSamples: 8, Metrics: []ferryv1.JudgeMetric{
 			{Name: "errors_per_second", Critical: true,
 				Query: `sum(rate(hello_requests_total{$selector,code=~"5.."}[10s]) or rate(hello_requests_total{$selector}[10s]) * 0)`},
@@ -110,7 +111,7 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		bad := e.releaseImage(t, c, "3.1.0", "hello:3.1.0-canary")
 		failed := e.waitPhase(t, c, canaryNS, bad.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
 		cs := failed.Status.Canary
-		if cs == nil || cs.Phase != ferryv1.CanaryAborted || cs.AbortedAt == nil || cs.StableVersion != "3.0.0" {
+		if cs == nil || cs.Phase != ferryv1.CanaryAborted || cs.AbortedAt == nil || cs.StableVersion != "3.0.0" || !cs.Baseline {
 			t.Fatalf("canary status: %+v", cs)
 		}
 		if !strings.HasPrefix(failed.Status.Message, "deploy failed: canary step 2 (analysis [hello-errors]) failed: analysis hello-errors in dev-local failed: score ") ||
@@ -147,8 +148,10 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		if back > 5*time.Second {
 			t.Errorf("3.1.0 still answered %s after the abort", back)
 		}
-		if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, "hello-canary", metav1.GetOptions{}); err == nil {
-			t.Errorf("the canary deployment is still there")
+		for _, name := range []string{"hello-canary", "hello-baseline"} {
+			if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, name, metav1.GetOptions{}); err == nil {
+				t.Errorf("the deployment %s is still there", name)
+			}
 		}
 		e.answers(t, "e2e-canary-hello", "3.0.0")
 	})
@@ -177,9 +180,11 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		if d.Labels["app.kubernetes.io/version"] != "3.2.0" || *d.Spec.Replicas != 4 || d.Status.ReadyReplicas != 4 {
 			t.Errorf("stable deployment after the promotion: version %s, %d/%d ready", d.Labels["app.kubernetes.io/version"], d.Status.ReadyReplicas, *d.Spec.Replicas)
 		}
-		eventually(t, 30*time.Second, "the canary deployment goes", func() error {
-			if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, "hello-canary", metav1.GetOptions{}); err == nil {
-				return fmt.Errorf("hello-canary is still there")
+		eventually(t, 30*time.Second, "the canary and baseline deployments go", func() error {
+			for _, name := range []string{"hello-canary", "hello-baseline"} {
+				if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, name, metav1.GetOptions{}); err == nil {
+					return fmt.Errorf("%s is still there", name)
+				}
 			}
 			return nil
 		})

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -11,9 +12,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/rollout"
 )
@@ -24,8 +27,9 @@ import (
 // Deployment's selector apart from the stable one's.
 const (
 	labelTrack   = "ferry.dev/track"
-	trackCanary  = "canary"
-	trackPreview = "preview"
+	trackCanary   = "canary"
+	trackBaseline = "baseline"
+	trackPreview  = "preview"
 )
 
 // timeOfDay is how a moment the Promotion waits for is written in its status.
@@ -55,7 +59,8 @@ type canaryTarget struct {
 // Deployment back at its full size, and fails the step (the stage then rolls back).
 // Without a stable version to compare with (the stage's first deployment, or a stage
 // already running this version) the release is a plain rolling one.
-func (r *Reconciler) deployCanary(ctx context.Context, f *facts, steps []canary.Step) (bool, time.Duration, error) {
+func (r *Reconciler) deployCanary(ctx context.Context, f *facts, spec *appfile.Canary) (bool, time.Duration, error) {
+	steps := canary.Steps(spec)
 	cs := f.prom.Status.Canary
 	if cs != nil && cs.Phase == ferryv1.CanaryPromoting {
 		return r.deploy(ctx, f, ferryv1.StepDeploy)
@@ -69,7 +74,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, steps []canary.
 		return false, 0, err
 	}
 	if cs == nil {
-		if cs, err = r.startCanary(ctx, f, ts); err != nil || cs == nil {
+		if cs, err = r.startCanary(ctx, f, ts, canary.Baseline(spec)); err != nil || cs == nil {
 			if err != nil {
 				return false, 0, err
 			}
@@ -144,7 +149,7 @@ func (r *Reconciler) canaryTargets(ctx context.Context, f *facts) ([]canaryTarge
 // Deployment; it returns nil when there is nothing to compare with. The objects other
 // than the stable Deployment are applied (the Service then selects the canary's pods
 // too), and the canary Deployment is made with no pods.
-func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarget) (*ferryv1.CanaryStatus, error) {
+func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarget, baseline bool) (*ferryv1.CanaryStatus, error) {
 	ns, err := f.namespace()
 	if err != nil {
 		return nil, &invalidError{err.Error()}
@@ -164,7 +169,7 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	}
 	now := metav1.NewMicroTime(r.Now())
 	cs := &ferryv1.CanaryStatus{Phase: ferryv1.CanaryProgressing, StableVersion: stableVersion, StableReplicas: replicas, StepStartedAt: &now,
-		StableReplicasNow: replicas, Message: "started beside " + stableVersion}
+		StableReplicasNow: replicas, Baseline: baseline, Message: "started beside " + stableVersion}
 	f.prom.Status.Canary = cs
 	r.event(f.prom, corev1.EventTypeNormal, "CanaryStarted", ferryv1.StepDeploy, fmt.Sprintf("canary of %s started beside %s (%d pods)", f.release.Spec.Version, stableVersion, replicas))
 	return cs, nil
@@ -225,13 +230,17 @@ func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget
 func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget, weight int) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
 	want, stable := canary.Split(cs.StableReplicas, weight)
+	var baseline int32
+	if cs.Baseline {
+		want, baseline, stable = canary.SplitWithBaseline(cs.StableReplicas, weight)
+	}
 	ns, err := f.namespace()
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
 	var waiting []string
 	for _, t := range ts {
-		msg, err := r.scaleTracks(ctx, f, t, ns, want, stable)
+		msg, err := r.scaleTracks(ctx, f, t, ns, tracks{want, baseline, stable})
 		if err != nil {
 			return false, 0, err
 		}
@@ -247,14 +256,20 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 		cs.Message = strings.Join(waiting, "; ")
 		return false, pollFor(ts), nil
 	}
-	cs.Weight, cs.CanaryReplicas, cs.StableReplicasNow = int32(weight), want, stable //nolint:gosec // weight is validated to 0-100
-	cs.Message = fmt.Sprintf("%d%% of the traffic on %s (%d of %d pods)", canary.Share(want, stable), f.release.Spec.Version, want, want+stable)
+	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = int32(weight), want, baseline, stable //nolint:gosec // weight is validated to 0-100
+	cs.Message = fmt.Sprintf("%d%% of the traffic on %s (%d of %d pods)", canary.Share(want, stable+baseline), f.release.Spec.Version, want, want+baseline+stable)
+	if baseline > 0 {
+		cs.Message += fmt.Sprintf(", %d baseline pods of %s", baseline, cs.StableVersion)
+	}
 	return true, 0, nil
 }
 
-// scaleTracks brings one cluster's canary to want pods and its stable Deployment to
-// stable pods; it returns what it waits for, or "" when both are there.
-func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want, stable int32) (string, error) {
+// tracks are the pod counts of a canary release in one cluster.
+type tracks struct{ canary, baseline, stable int32 }
+
+// scaleTracks brings one cluster's canary, baseline and stable Deployments to their
+// counts; it returns what it waits for, or "" when all are there.
+func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
 	cd, err := r.existing(ctx, t.c, ns, canaryName(t.stable.GetName()))
 	if err != nil {
 		return "", err
@@ -267,27 +282,80 @@ func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, 
 		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
 	var waiting []string
-	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want || !runsVersion(cd, f.release.Spec.Version) {
-		obj, err := canaryObject(t.stable, want)
+	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want.canary || !runsVersion(cd, f.release.Spec.Version) {
+		obj, err := canaryObject(t.stable, want.canary)
 		if err != nil {
 			return "", err
 		}
 		if err := t.c.applier.Apply(ctx, obj); err != nil {
 			return "", err
 		}
-		waiting = append(waiting, fmt.Sprintf("canary scaling to %d", want))
+		waiting = append(waiting, fmt.Sprintf("canary scaling to %d", want.canary))
 	} else if done, msg := rollout.Complete(cd); !done {
 		waiting = append(waiting, "canary: "+msg)
 	}
-	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != stable {
-		if err := scale(ctx, t.c, ns, sd.Name, stable); err != nil {
+	msg, err := r.scaleBaseline(ctx, t, ns, sd, want.baseline)
+	if err != nil {
+		return "", err
+	}
+	if msg != "" {
+		waiting = append(waiting, msg)
+	}
+	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != want.stable {
+		if err := scale(ctx, t.c, ns, sd.Name, want.stable); err != nil {
 			return "", err
 		}
-		waiting = append(waiting, fmt.Sprintf("stable scaling to %d", stable))
+		waiting = append(waiting, fmt.Sprintf("stable scaling to %d", want.stable))
 	} else if done, msg := rollout.Complete(sd); !done {
 		waiting = append(waiting, "stable: "+msg)
 	}
 	return strings.Join(waiting, ", "), nil
+}
+
+// scaleBaseline brings the baseline Deployment, a copy of the stable one (which still
+// runs the stable version during the steps), to n pods.
+func (r *Reconciler) scaleBaseline(ctx context.Context, t canaryTarget, ns string, sd *appsv1.Deployment, n int32) (string, error) {
+	name := trackName(t.stable.GetName(), trackBaseline)
+	bd, err := r.existing(ctx, t.c, ns, name)
+	if err != nil {
+		return "", err
+	}
+	if bd == nil && n == 0 {
+		return "", nil
+	}
+	if bd == nil || bd.Spec.Replicas == nil || *bd.Spec.Replicas != n {
+		obj, err := baselineObject(sd, n)
+		if err != nil {
+			return "", err
+		}
+		if err := t.c.applier.Apply(ctx, obj); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("baseline scaling to %d", n), nil
+	}
+	if done, msg := rollout.Complete(bd); !done {
+		return "baseline: " + msg, nil
+	}
+	return "", nil
+}
+
+// baselineObject is a copy of the live stable Deployment as the baseline track's.
+func baselineObject(sd *appsv1.Deployment, replicas int32) (*unstructured.Unstructured, error) {
+	d := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: trackName(sd.Name, trackBaseline), Namespace: sd.Namespace, Labels: maps.Clone(sd.Labels)},
+		Spec:       *sd.Spec.DeepCopy(),
+	}
+	d.Spec.Replicas = &replicas
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+	if err != nil {
+		return nil, fmt.Errorf("copying the stable deployment: %w", err)
+	}
+	obj := &unstructured.Unstructured{Object: u}
+	unstructured.RemoveNestedField(obj.Object, "status")
+	unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(obj.Object, "spec", "template", "metadata", "creationTimestamp")
+	return trackObject(obj, trackBaseline, replicas, sd.Name)
 }
 
 // abortCanary removes the canary's pods and returns the stable Deployment to its full
@@ -304,12 +372,14 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 		if err := scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("aborting the canary: %w", err)
 		}
-		if err := removeCanary(ctx, t.c, ns, t.stable.GetName()); err != nil {
-			return fmt.Errorf("aborting the canary: %w", err)
+		for _, track := range []string{trackCanary, trackBaseline} {
+			if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), track); err != nil {
+				return fmt.Errorf("aborting the canary: %w", err)
+			}
 		}
 	}
 	now := metav1.NewTime(r.Now())
-	cs.Phase, cs.AbortedAt, cs.CanaryReplicas, cs.StableReplicasNow = ferryv1.CanaryAborted, &now, 0, cs.StableReplicas
+	cs.Phase, cs.AbortedAt, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = ferryv1.CanaryAborted, &now, 0, 0, cs.StableReplicas
 	cs.Message = "aborted: the canary's pods are removed and " + cs.StableVersion + " has all the traffic"
 	r.event(f.prom, corev1.EventTypeWarning, "CanaryAborted", ferryv1.StepDeploy, cause+"; "+cs.Message)
 	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, cs.Message)
@@ -327,7 +397,7 @@ func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) 
 		if err != nil {
 			return err
 		}
-		for _, track := range []string{trackCanary, trackPreview} {
+		for _, track := range []string{trackCanary, trackBaseline, trackPreview} {
 			if c.local {
 				// The watched cache says whether there is one: no request for the usual case.
 				if d, err := r.deployment(ctx, c, ns, trackName(name, track)); err != nil || d == nil {
@@ -340,15 +410,6 @@ func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) 
 		}
 	}
 	return nil
-}
-
-func removeCanary(ctx context.Context, c *conn, ns, stable string) error {
-	policy := metav1.DeletePropagationBackground
-	err := c.cs.AppsV1().Deployments(ns).Delete(ctx, canaryName(stable), metav1.DeleteOptions{PropagationPolicy: &policy})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // scale sets a Deployment's replica count; the next apply of the Deployment takes the
@@ -373,11 +434,16 @@ func canaryObject(stable *unstructured.Unstructured, replicas int32) (*unstructu
 	return trackObject(stable, trackCanary, replicas)
 }
 
-// trackObject turns the rendered stable Deployment into a track's: its own name, the
-// track label on it, its selector and its pods, and the given replica count.
-func trackObject(stable *unstructured.Unstructured, track string, replicas int32) (*unstructured.Unstructured, error) {
+// trackObject turns a stable Deployment into a track's: its own name, the track label
+// on it, its selector and its pods, and the given replica count. The stable name is
+// the object's own, unless given.
+func trackObject(stable *unstructured.Unstructured, track string, replicas int32, stableName ...string) (*unstructured.Unstructured, error) {
 	d := stable.DeepCopy()
-	d.SetName(trackName(stable.GetName(), track))
+	name := stable.GetName()
+	if len(stableName) > 0 {
+		name = stableName[0]
+	}
+	d.SetName(trackName(name, track))
 	labels := d.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}

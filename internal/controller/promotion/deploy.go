@@ -15,7 +15,6 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
-	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/clusters"
 	"ferry.dev/ferry/internal/kubeapply"
 	"ferry.dev/ferry/internal/preview"
@@ -49,7 +48,7 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 			}
 			switch rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy {
 			case appfile.StrategyCanary:
-				return r.deployCanary(ctx, f, canary.Steps(rt.Canary))
+				return r.deployCanary(ctx, f, rt.Canary)
 			case appfile.StrategyBlueGreen:
 				return r.deployBlueGreen(ctx, f, rt.BlueGreen)
 			}

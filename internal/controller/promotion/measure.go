@@ -141,8 +141,12 @@ func (r *Reconciler) analysisVars(f *facts) (analysis.Vars, error) {
 	base := fmt.Sprintf(`namespace=%q,app_kubernetes_io_name=%q`, ns, app)
 	v := analysis.Vars{App: app, Namespace: ns, Stage: f.stage.Name, Version: f.release.Spec.Version,
 		CanarySelector: base + `,ferry_dev_track="canary"`}
-	if cs := f.prom.Status.Canary; cs != nil {
-		v.BaselineSelector = base + fmt.Sprintf(`,app_kubernetes_io_version=%q`, cs.StableVersion)
+	switch cs := f.prom.Status.Canary; {
+	case cs != nil && cs.Baseline:
+		v.BaselineSelector = base + `,ferry_dev_track="baseline"`
+	case cs != nil:
+		// No baseline pods: the stable version's own pods, canary and baseline tracks aside.
+		v.BaselineSelector = base + fmt.Sprintf(`,app_kubernetes_io_version=%q,ferry_dev_track=""`, cs.StableVersion)
 	}
 	return v, nil
 }
