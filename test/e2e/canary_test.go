@@ -63,7 +63,7 @@ objectives:
 total_score: {pass: "90%", warning: "75%"}
 `,
 		Interval: &metav1.Duration{Duration: 30 * time.Second},
-		// The judge compares the canary's pods with the stable ones over the same
+		// The judge compares the canary's pods with the baseline's over the same
 		// interval: 5xx answers per second over 10 s windows, sampled every second. A pod
 		// that answered but never failed counts 0 (its other series times 0); a pod not
 		// yet scraped twice gives no sample: fresh canary and baseline pods have about 20
