@@ -26,7 +26,7 @@ import (
 // A canary's or a blue-green preview's pods carry the track label, which keeps their
 // Deployment's selector apart from the stable one's.
 const (
-	labelTrack   = "ferry.dev/track"
+	labelTrack    = "ferry.dev/track"
 	trackCanary   = "canary"
 	trackBaseline = "baseline"
 	trackPreview  = "preview"
