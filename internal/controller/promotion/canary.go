@@ -35,9 +35,6 @@ const (
 // timeOfDay is how a moment the Promotion waits for is written in its status.
 const timeOfDay = "15:04:05.000Z"
 
-// canaryName is the canary Deployment beside the stable Deployment name.
-func canaryName(stable string) string { return trackName(stable, trackCanary) }
-
 // trackName names the Deployment (and Service) of a track beside the stable name.
 func trackName(stable, track string) string { return stable + "-" + track }
 
@@ -159,7 +156,7 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 		return nil, err
 	}
 	for _, t := range ts {
-		cd, err := canaryObject(t.stable, 0)
+		cd, err := trackObject(t.stable, trackCanary, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +267,7 @@ type tracks struct{ canary, baseline, stable int32 }
 // scaleTracks brings one cluster's canary, baseline and stable Deployments to their
 // counts; it returns what it waits for, or "" when all are there.
 func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
-	cd, err := r.existing(ctx, t.c, ns, canaryName(t.stable.GetName()))
+	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), trackCanary))
 	if err != nil {
 		return "", err
 	}
@@ -283,7 +280,7 @@ func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, 
 	}
 	var waiting []string
 	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want.canary || !runsVersion(cd, f.release.Spec.Version) {
-		obj, err := canaryObject(t.stable, want.canary)
+		obj, err := trackObject(t.stable, trackCanary, want.canary)
 		if err != nil {
 			return "", err
 		}
@@ -343,7 +340,7 @@ func (r *Reconciler) scaleBaseline(ctx context.Context, t canaryTarget, ns strin
 func baselineObject(sd *appsv1.Deployment, replicas int32) (*unstructured.Unstructured, error) {
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"},
-		ObjectMeta: metav1.ObjectMeta{Name: trackName(sd.Name, trackBaseline), Namespace: sd.Namespace, Labels: maps.Clone(sd.Labels)},
+		ObjectMeta: metav1.ObjectMeta{Name: sd.Name, Namespace: sd.Namespace, Labels: maps.Clone(sd.Labels)},
 		Spec:       *sd.Spec.DeepCopy(),
 	}
 	d.Spec.Replicas = &replicas
@@ -355,7 +352,7 @@ func baselineObject(sd *appsv1.Deployment, replicas int32) (*unstructured.Unstru
 	unstructured.RemoveNestedField(obj.Object, "status")
 	unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(obj.Object, "spec", "template", "metadata", "creationTimestamp")
-	return trackObject(obj, trackBaseline, replicas, sd.Name)
+	return trackObject(obj, trackBaseline, replicas)
 }
 
 // abortCanary removes the canary's pods and returns the stable Deployment to its full
@@ -429,21 +426,11 @@ func (r *Reconciler) existing(ctx context.Context, c *conn, ns, name string) (*a
 	return d, err
 }
 
-// canaryObject turns the rendered stable Deployment into the canary's.
-func canaryObject(stable *unstructured.Unstructured, replicas int32) (*unstructured.Unstructured, error) {
-	return trackObject(stable, trackCanary, replicas)
-}
-
 // trackObject turns a stable Deployment into a track's: its own name, the track label
-// on it, its selector and its pods, and the given replica count. The stable name is
-// the object's own, unless given.
-func trackObject(stable *unstructured.Unstructured, track string, replicas int32, stableName ...string) (*unstructured.Unstructured, error) {
+// on it, its selector and its pods, and the given replica count.
+func trackObject(stable *unstructured.Unstructured, track string, replicas int32) (*unstructured.Unstructured, error) {
 	d := stable.DeepCopy()
-	name := stable.GetName()
-	if len(stableName) > 0 {
-		name = stableName[0]
-	}
-	d.SetName(trackName(name, track))
+	d.SetName(trackName(stable.GetName(), track))
 	labels := d.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -459,14 +446,6 @@ func trackObject(stable *unstructured.Unstructured, track string, replicas int32
 		return nil, fmt.Errorf("sizing the %s deployment: %w", track, err)
 	}
 	return d, nil
-}
-
-// versionOf is the version a Deployment runs, from its labels.
-func versionOf(d *appsv1.Deployment) string {
-	if v, ok := d.Labels["ferry.dev/version"]; ok {
-		return v
-	}
-	return d.Labels["app.kubernetes.io/version"]
 }
 
 // stepTimeout is how long one canary step may wait for pods: the deploy timeout.

@@ -154,10 +154,15 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 // runsVersion reports whether the Deployment is the one written for the version (its
 // version label, which the built-in objects and charts both carry).
 func runsVersion(d *appsv1.Deployment, version string) bool {
+	return versionOf(d) == version
+}
+
+// versionOf is the version a Deployment runs, from its labels.
+func versionOf(d *appsv1.Deployment) string {
 	if v, ok := d.Labels["ferry.dev/version"]; ok {
-		return v == version
+		return v
 	}
-	return d.Labels["app.kubernetes.io/version"] == version
+	return d.Labels["app.kubernetes.io/version"]
 }
 
 func deployTimeout(app *appfile.App, stage string) time.Duration {
