@@ -17,6 +17,22 @@ type ClusterSpec struct {
 	// +optional
 	// +kubebuilder:validation:Pattern=`^https?://`
 	PrometheusURL string `json:"prometheusURL,omitempty"`
+	// Gateway is the Gateway API Gateway that applications' HTTPRoutes attach to. With it,
+	// each deployment gets an HTTPRoute, canary weights become the route's backend
+	// weights, and A/B tests route marked requests by header or cookie.
+	// +optional
+	Gateway *GatewayRef `json:"gateway,omitempty"`
+}
+
+// GatewayRef names a Gateway (gateway.networking.k8s.io/v1) in the target cluster.
+type GatewayRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Namespace string `json:"namespace"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// SectionName picks one listener of the Gateway; empty attaches to all.
+	// +optional
+	SectionName string `json:"sectionName,omitempty"`
 }
 
 // SecretKeyRef names one key of a Secret.

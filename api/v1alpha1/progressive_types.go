@@ -55,6 +55,19 @@ type CanaryStatus struct {
 	Baseline bool `json:"baseline,omitempty"`
 	// +optional
 	BaselineReplicas int32 `json:"baselineReplicas,omitempty"`
+	// Route names the Gateway API HTTPRoute that splits the traffic when the target
+	// clusters route through a Gateway; empty when the split is by replica ratio. With a
+	// route the stable Deployment keeps its size until the last step, and the weight is
+	// the route's backend weight.
+	// +optional
+	Route string `json:"route,omitempty"`
+	// Match is what marks a request for the new version in an A/B test (a header or a
+	// cookie, as the app file says); empty for a canary.
+	// +optional
+	Match string `json:"match,omitempty"`
+	// Routed says the route carries Weight (and the marking of an A/B test) now.
+	// +optional
+	Routed bool `json:"routed,omitempty"`
 	// AbortedAt is when the canary's pods were removed after a failed step.
 	// +optional
 	AbortedAt *metav1.Time `json:"abortedAt,omitempty"`

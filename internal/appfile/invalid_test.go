@@ -67,6 +67,13 @@ func TestInvalidFilesGiveExactMessages(t *testing.T) {
 				`ferry.yml:9:78: deploy.releaseType.canary.steps[0].analysis.measurements: 0 is out of range (expected 1 to 100)`}},
 		{"canary analysis unknown inconclusive", valid + "  releaseType: {strategy: canary, canary: {steps: [{analysis: {templates: [t], inconclusive: pass}}]}}\n",
 			[]string{`ferry.yml:9:94: deploy.releaseType.canary.steps[0].analysis.inconclusive: "pass" is not allowed (expected one of: fail, pause)`}},
+		{"A/B test without its settings", valid + "  releaseType: {strategy: abTest}\n",
+			[]string{`ferry.yml:9:16: deploy.releaseType.abTest: an A/B test needs abTest.header or abTest.cookie to mark requests`}},
+		{"A/B test with a weight and a bad header", valid + "  releaseType: {strategy: abTest, abTest: {header: \"X Beta\", value: \"a;b\", steps: [{setWeight: 10}]}}\n",
+			[]string{
+				`ferry.yml:9:52: deploy.releaseType.abTest.header: "X Beta" is not a header name (expected letters, digits and !#$%&'*+.^_` + "`" + `|~-)`,
+				`ferry.yml:9:69: deploy.releaseType.abTest.value: "a;b" cannot be matched in a header or a cookie (no spaces, quotes, commas or semicolons)`,
+				`ferry.yml:9:96: deploy.releaseType.abTest.steps[0].setWeight: an A/B test routes by header or cookie, not by weight (expected pause or analysis)`}},
 		{"syntax error", "owner: {group: team\nbuild: x\n",
 			[]string{`ferry.yml:1:1: not valid YAML: did not find expected ',' or '}'`}},
 		{"missing built-in profile", "profiles: [go-servce]\n" + valid,

@@ -183,10 +183,21 @@ type BlueGreen struct {
 	ScaleDownDelay Duration `yaml:"scaleDownDelay"`
 }
 
-// ABTest sends the requests that match to the new version.
+// ABTest sends the requests that a header or a cookie marks to the new version, through
+// the HTTPRoute of the target cluster's Gateway; every other request stays on the stable
+// version until the steps passed.
 type ABTest struct {
+	// Header and Cookie name what marks a request (either one marks it).
 	Header string `yaml:"header"`
 	Cookie string `yaml:"cookie"`
+	// Value is the value the header or cookie must hold; empty means any value.
+	Value string `yaml:"value"`
+	// Steps run while the marked requests go to the new version: pause and analysis
+	// (default: one pause until a person resumes it).
+	Steps []CanaryStep `yaml:"steps"`
+	// Baseline runs pods of the stable version beside the new one for analyses to
+	// compare against (default: true when the steps hold an analysis).
+	Baseline *bool `yaml:"baseline"`
 }
 
 // Flows a stage can take.

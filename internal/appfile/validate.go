@@ -3,6 +3,7 @@ package appfile
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -161,26 +162,58 @@ func (v *validator) releaseType(path string, r *ReleaseType) {
 	}
 	if c := r.Canary; c != nil {
 		v.canaryShorthand(path+".canary", c)
-		for i, st := range c.Steps {
-			sp := fmt.Sprintf("%s.canary.steps[%d]", path, i)
-			set := 0
-			for _, ok := range []bool{st.SetWeight != nil, st.Pause != nil, st.Analysis != nil} {
-				if ok {
-					set++
-				}
-			}
-			if set != 1 {
-				v.add(sp, "a step has exactly one of setWeight, pause, analysis (found %d)", set)
-			}
-			v.rangeInt(sp+".setWeight", st.SetWeight, 0, 100)
-			if a := st.Analysis; a != nil {
-				v.analysisStep(sp+".analysis", a)
+		v.canarySteps(path+".canary.steps", c.Steps, true)
+	}
+	if r.Strategy == StrategyABTest && r.ABTest == nil {
+		v.add(path+".abTest", "an A/B test needs abTest.header or abTest.cookie to mark requests")
+	}
+	if ab := r.ABTest; ab != nil {
+		v.abTest(path+".abTest", ab)
+	}
+}
+
+// canarySteps checks each step has one kind; an A/B test's steps have no weights.
+func (v *validator) canarySteps(path string, steps []CanaryStep, weights bool) {
+	for i, st := range steps {
+		sp := fmt.Sprintf("%s[%d]", path, i)
+		set := 0
+		for _, ok := range []bool{st.SetWeight != nil, st.Pause != nil, st.Analysis != nil} {
+			if ok {
+				set++
 			}
 		}
+		switch {
+		case !weights && st.SetWeight != nil:
+			v.add(sp+".setWeight", "an A/B test routes by header or cookie, not by weight (expected pause or analysis)")
+		case set != 1 && weights:
+			v.add(sp, "a step has exactly one of setWeight, pause, analysis (found %d)", set)
+		case set != 1:
+			v.add(sp, "a step has exactly one of pause, analysis (found %d)", set)
+		}
+		v.rangeInt(sp+".setWeight", st.SetWeight, 0, 100)
+		if a := st.Analysis; a != nil {
+			v.analysisStep(sp+".analysis", a)
+		}
 	}
-	if ab := r.ABTest; ab != nil && ab.Header == "" && ab.Cookie == "" {
-		v.add(path+".abTest", "an A/B test needs a header or a cookie to match")
+}
+
+// httpToken is a header or cookie name as HTTP (and the Gateway API) allow it.
+var httpToken = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+func (v *validator) abTest(path string, ab *ABTest) {
+	if ab.Header == "" && ab.Cookie == "" {
+		v.add(path, "an A/B test needs a header or a cookie to match")
 	}
+	if ab.Header != "" && !httpToken.MatchString(ab.Header) {
+		v.add(path+".header", "%q is not a header name (expected letters, digits and !#$%%&'*+.^_`|~-)", ab.Header)
+	}
+	if ab.Cookie != "" && !httpToken.MatchString(ab.Cookie) {
+		v.add(path+".cookie", "%q is not a cookie name (expected letters, digits and !#$%%&'*+.^_`|~-)", ab.Cookie)
+	}
+	if strings.ContainsAny(ab.Value, ";,\" \t\r\n") {
+		v.add(path+".value", "%q cannot be matched in a header or a cookie (no spaces, quotes, commas or semicolons)", ab.Value)
+	}
+	v.canarySteps(path+".steps", ab.Steps, false)
 }
 
 // canaryShorthand checks Keptn's form (interval with increase), which replaces steps.

@@ -20,6 +20,9 @@ const (
 	SetWeight Kind = "setWeight"
 	Pause     Kind = "pause"
 	Analysis  Kind = "analysis"
+	// Mark starts an A/B test: the new version's pods start and the requests a header
+	// or cookie marks go to them.
+	Mark Kind = "mark"
 )
 
 // Step is one step of a canary release.
@@ -40,6 +43,8 @@ func (s Step) String() string {
 	switch s.Kind {
 	case SetWeight:
 		return fmt.Sprintf("setWeight %d%%", s.Weight)
+	case Mark:
+		return "marked requests to the new version"
 	case Pause:
 		if s.Duration == 0 {
 			return "pause until resumed"
@@ -76,6 +81,22 @@ func Steps(c *appfile.Canary) []Step {
 		}
 	}
 	return out
+}
+
+// ABSteps are an A/B test's steps: the marking, then the app file's pause and analysis
+// steps, or a pause until a person resumes the test when it has none.
+func ABSteps(ab *appfile.ABTest) []Step {
+	out := []Step{{Kind: Mark}}
+	rest := Steps(&appfile.Canary{Steps: ab.Steps})
+	if len(rest) == 0 {
+		rest = []Step{{Kind: Pause}}
+	}
+	return append(out, rest...)
+}
+
+// ABBaseline is Baseline for an A/B test.
+func ABBaseline(ab *appfile.ABTest) bool {
+	return Baseline(&appfile.Canary{Steps: ab.Steps, Baseline: ab.Baseline})
 }
 
 func analysisStep(a *appfile.AnalysisStep) Step {
@@ -157,4 +178,27 @@ func Share(canary, stable int32) int {
 		return 0
 	}
 	return int(int64(canary) * 100 / int64(canary+stable))
+}
+
+// RoutedSplit is how many pods of each version run when a Gateway's route, not the pod
+// count, splits the traffic. The stable version keeps every pod until the canary takes
+// all the traffic, so putting the traffic back on it is only a route change; the
+// canary gets the weight's share of the pods rounded up, an A/B test's new version
+// half of them (it takes only marked requests), and the baseline as many as the canary.
+func RoutedSplit(total int32, weight int, ab, withBaseline bool) (canary, baseline, stable int32) {
+	total = max(total, 1)
+	switch {
+	case ab && weight < 100:
+		canary = (total + 1) / 2
+	case weight <= 0:
+		return 0, 0, total
+	case weight >= 100:
+		return total, 0, 0
+	default:
+		canary = int32((int64(total)*int64(weight) + 99) / 100) //nolint:gosec // total is a replica count, weight below 100
+	}
+	if withBaseline {
+		baseline = canary
+	}
+	return canary, baseline, total
 }

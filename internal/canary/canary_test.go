@@ -109,3 +109,42 @@ func TestSplitWithBaseline(t *testing.T) {
 		t.Error("baseline: false is kept")
 	}
 }
+
+func TestRoutedSplit(t *testing.T) {
+	for _, c := range []struct {
+		total                int32
+		weight               int
+		ab, baseline         bool
+		canary, base, stable int32
+	}{
+		{4, 0, false, true, 0, 0, 4},
+		{4, 20, false, false, 1, 0, 4},
+		{4, 20, false, true, 1, 1, 4},
+		{4, 60, false, true, 3, 3, 4},
+		{4, 100, false, true, 4, 0, 0},
+		{5, 0, true, false, 3, 0, 5},
+		{5, 0, true, true, 3, 3, 5},
+		{1, 0, true, false, 1, 0, 1},
+		{2, 100, true, true, 2, 0, 0},
+		{0, 50, false, false, 1, 0, 1},
+	} {
+		cn, b, s := RoutedSplit(c.total, c.weight, c.ab, c.baseline)
+		if cn != c.canary || b != c.base || s != c.stable {
+			t.Errorf("RoutedSplit(%d, %d, ab %v, baseline %v) = %d, %d, %d; want %d, %d, %d", c.total, c.weight, c.ab, c.baseline, cn, b, s, c.canary, c.base, c.stable)
+		}
+	}
+}
+
+func TestABSteps(t *testing.T) {
+	got := ABSteps(&appfile.ABTest{Header: "X-Canary"})
+	if len(got) != 2 || got[0].Kind != Mark || got[1].Kind != Pause || got[1].Duration != 0 {
+		t.Errorf("without steps: %v", got)
+	}
+	got = ABSteps(&appfile.ABTest{Cookie: "canary", Steps: []appfile.CanaryStep{{Analysis: &appfile.AnalysisStep{Templates: []string{"t"}}}}})
+	if len(got) != 2 || got[0].String() != "marked requests to the new version" || got[1].Kind != Analysis {
+		t.Errorf("with an analysis: %v", got)
+	}
+	if !ABBaseline(&appfile.ABTest{Steps: []appfile.CanaryStep{{Analysis: &appfile.AnalysisStep{Templates: []string{"t"}}}}}) || ABBaseline(&appfile.ABTest{}) {
+		t.Error("ABBaseline")
+	}
+}

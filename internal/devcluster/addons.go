@@ -187,6 +187,7 @@ func (c Config) checkPortsFree() error {
 		{procAPIServer, "0.0.0.0:6443"}, {procRegistry, c.RegistryAddr}, {procPrometheus, c.PrometheusAddr},
 		{procCM, "127.0.0.1:10257"}, {procScheduler, "127.0.0.1:10259"}, {procKubelet, "127.0.0.1:10248"},
 		{procProxy, "127.0.0.1:10256"}, {procProxy, "127.0.0.1:10249"}, {procCoreDNS, "127.0.0.1:8181"},
+		{procTraefik, c.GatewayAddr}, {procTraefik, c.traefikAdminAddr()},
 	}
 	for _, p := range ports {
 		if _, ours := c.running(p.proc); ours {

@@ -33,6 +33,9 @@ type Config struct {
 	// RegistryAddr and PrometheusAddr are loopback listen addresses.
 	RegistryAddr   string
 	PrometheusAddr string
+	// GatewayAddr is where Traefik serves the dev Gateway's listener (loopback); its
+	// /ping answers on the next port.
+	GatewayAddr string
 	// KwokNodes is how many simulated nodes to add (0: no kwok).
 	KwokNodes int
 	// FerryBin is the ferry binary that runs the cluster's own helper processes.
@@ -63,6 +66,7 @@ func DefaultConfig() Config {
 		NodeName:       "ferry-dev",
 		RegistryAddr:   "127.0.0.1:5000",
 		PrometheusAddr: "127.0.0.1:9090",
+		GatewayAddr:    "127.0.0.1:8088",
 		Out:            io.Discard,
 	}
 }
@@ -86,6 +90,9 @@ func (c Config) Validate() error {
 	}
 	if c.KwokNodes < 0 {
 		errs = append(errs, errors.New("--kwok-nodes must not be negative"))
+	}
+	if ap, err := netip.ParseAddrPort(c.GatewayAddr); err != nil || !ap.Addr().IsLoopback() || ap.Port() == 0 || ap.Port() == 65535 {
+		errs = append(errs, fmt.Errorf("the Gateway address %q is not a loopback address with a port below 65535", c.GatewayAddr))
 	}
 	return errors.Join(errs...)
 }

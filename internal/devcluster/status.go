@@ -46,13 +46,15 @@ func (c Config) health(name string) func() error {
 		}
 	case procKwok:
 		return func() error { return c.kwokNodesReady(1) }
+	case procTraefik:
+		return func() error { return httpOK("http://"+c.traefikAdminAddr()+"/ping", nil) }
 	}
 	return func() error { return fmt.Errorf("no health check for %s", name) }
 }
 
 // allProcs lists every component in start order.
 var allProcs = []string{procEtcd, procAPIServer, procRegistry, procContainerd, procCM, procScheduler,
-	procKubelet, procProxy, procCoreDNS, procPodTargets, procPrometheus, procKwok}
+	procKubelet, procProxy, procCoreDNS, procPodTargets, procPrometheus, procTraefik, procKwok}
 
 // ComponentStatus is one line of `ferry dev status`.
 type ComponentStatus struct {

@@ -49,6 +49,8 @@ func Up(ctx context.Context, c Config) error {
 		{"CoreDNS", func(context.Context) error { return c.startCoreDNS() }},
 		{"Prometheus pod targets", func(context.Context) error { return c.startPodTargets() }},
 		{"Prometheus", func(context.Context) error { return c.startPrometheus() }},
+		{"Gateway API and the dev Gateway", c.installGateway},
+		{"Traefik (the Gateway's proxy)", func(context.Context) error { return c.startTraefik() }},
 		{"default service account", c.waitDefaultServiceAccount},
 		{"simulated nodes", c.ensureKwok},
 	}
@@ -76,8 +78,8 @@ func (c Config) envFile() string { return c.StateDir + "/env" }
 
 // Env is the shell environment that points tools at the cluster.
 func (c Config) Env() string {
-	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\n",
-		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr)
+	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\nexport FERRY_GATEWAY=http://%s\n",
+		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr, c.GatewayAddr)
 }
 
 // clearStale removes what a cluster left behind when its processes died without `dev

@@ -24,6 +24,7 @@ const (
 	etcdVersion       = "v3.6.7"
 	corednsVersion    = "v1.14.7"
 	kwokVersion       = "v0.8.0"
+	traefikVersion    = "v3.5.4"
 )
 
 //go:embed assets
@@ -56,6 +57,8 @@ func components() []component {
 		{name: "etcd", version: etcdVersion, module: "etcd", bins: []string{"etcd"}, pkgs: []string{"go.etcd.io/etcd/server/v3"}},
 		{name: "coredns", version: corednsVersion, bins: []string{"coredns"}, pkgs: []string{"github.com/coredns/coredns@" + corednsVersion}},
 		{name: "kwok", version: kwokVersion, bins: []string{"kwok"}, pkgs: []string{"sigs.k8s.io/kwok/cmd/kwok@" + kwokVersion}},
+		{name: "traefik", version: traefikVersion, module: "traefik", bins: []string{"traefik"}, pkgs: []string{"github.com/traefik/traefik/v3/cmd/traefik"},
+			ldflags: "-X github.com/traefik/traefik/v3/pkg/version.Version=" + traefikVersion},
 	}
 }
 
@@ -103,6 +106,12 @@ func (c Cache) Bin(name string) string {
 		}
 	}
 	return name
+}
+
+// GatewayCRDs is the Gateway API's standard-channel CRDs, of the version Traefik
+// implements, written beside the traefik binary.
+func (c Cache) GatewayCRDs() string {
+	return filepath.Join(filepath.Dir(c.Bin("traefik")), gatewayCRDsFile)
 }
 
 // KwokStages is the stage file written beside the kwok binary.
@@ -205,6 +214,11 @@ func (c Cache) buildComponent(comp component) error {
 	}
 	if comp.name == "kwok" {
 		if err := writeKwokStages(dir); err != nil {
+			return err
+		}
+	}
+	if comp.name == "traefik" {
+		if err := c.writeGatewayCRDs(dir); err != nil {
 			return err
 		}
 	}

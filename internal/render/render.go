@@ -18,6 +18,7 @@ import (
 
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/helmchart"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 // Cluster is what rendering needs to know of the target cluster.
@@ -28,6 +29,8 @@ type Cluster struct {
 	Hosts []string
 	// PrometheusURL is the Prometheus that KEDA's prometheus triggers query.
 	PrometheusURL string
+	// Gateway, when set, is the Gateway the application's HTTPRoute attaches to.
+	Gateway *traffic.Gateway
 }
 
 // Input is one rendering: an application, a stage of it, a cluster and a version.
@@ -146,7 +149,7 @@ func Objects(ctx context.Context, in Input) ([]*unstructured.Unstructured, error
 		}
 		out = append(out, u)
 	}
-	for _, u := range []*unstructured.Unstructured{p.scaledObject(), p.podMonitor(), p.prometheusRule()} {
+	for _, u := range []*unstructured.Unstructured{p.httpRoute(), p.scaledObject(), p.podMonitor(), p.prometheusRule()} {
 		if u != nil {
 			out = append(out, u)
 		}

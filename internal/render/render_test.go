@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -128,4 +131,41 @@ func TestRenderNeedsAVersionAndAStage(t *testing.T) {
 	if _, err := Objects(context.Background(), in); err == nil || !strings.Contains(err.Error(), `no stage "nope"`) {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestHTTPRoute: a cluster with a Gateway gets a route to the Service at the
+// application's host, beside the Ingress; a cluster without one gets none.
+func TestHTTPRoute(t *testing.T) {
+	for _, in := range goldenCases(t) {
+		if goldenName(in) != "shop-dev" {
+			continue
+		}
+		in.Cluster.Gateway = &traffic.Gateway{Namespace: "gateways", Name: "web"}
+		objs, err := Objects(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var route *unstructured.Unstructured
+		for _, o := range objs {
+			if o.GetKind() == "HTTPRoute" {
+				route = o
+			}
+		}
+		if route == nil {
+			t.Fatal("no HTTPRoute")
+		}
+		hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
+		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+		parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+		if route.GetName() != "shop" || route.GetNamespace() != in.App.Deploy.Namespace || len(hosts) != 1 || hosts[0] != "shop."+in.App.Deploy.Namespace+"."+in.Cluster.Hosts[0] ||
+			len(rules) != 1 || len(parents) != 1 || route.GetLabels()[labelVersion] != "1.4.2" {
+			t.Errorf("route: %v", route.Object)
+		}
+		backends, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+		if b := backends[0].(map[string]any); len(backends) != 1 || b["name"] != "shop" || b["port"] != int64(ServicePort) {
+			t.Errorf("backends: %v", backends)
+		}
+		return
+	}
+	t.Fatal("no shop-dev case")
 }

@@ -10,9 +10,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 func (p *plan) meta(kind, apiVersion string) (metav1.TypeMeta, metav1.ObjectMeta) {
@@ -184,18 +186,46 @@ func (p *plan) service() *corev1.Service {
 		ObjectMeta: om,
 		Spec: corev1.ServiceSpec{
 			Selector: p.selector(),
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: ServicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 }
 
+// host is the name the application answers at, ARTIFACT.NAMESPACE.DOMAIN, when the
+// cluster has a domain.
+func (p *plan) host() string {
+	if len(p.in.Cluster.Hosts) == 0 {
+		return ""
+	}
+	return p.name + "." + p.namespace + "." + p.in.Cluster.Hosts[0]
+}
+
+// httpRoute attaches the Service to the cluster's Gateway, when it has one, at the
+// application's host (every host without a domain). Canaries and A/B tests change its
+// rules; this is the steady state.
+func (p *plan) httpRoute() *unstructured.Unstructured {
+	gw := p.in.Cluster.Gateway
+	if gw == nil {
+		return nil
+	}
+	r := traffic.Route{Name: p.name, Namespace: p.namespace, Labels: p.labels(), Gateway: *gw,
+		Backends: []traffic.Backend{{Service: p.name, Port: ServicePort, Weight: 1}}}
+	if h := p.host(); h != "" {
+		r.Hostnames = []string{h}
+	}
+	return r.Object()
+}
+
+// ServicePort is the port of the application's Service.
+const ServicePort = 80
+
 // ingress exposes the Service at ARTIFACT.NAMESPACE.DOMAIN when the cluster has a domain.
 func (p *plan) ingress() *networkingv1.Ingress {
-	if len(p.in.Cluster.Hosts) == 0 {
+	host := p.host()
+	if host == "" {
 		return nil
 	}
 	tm, om := p.meta("Ingress", "networking.k8s.io/v1")
-	host := p.name + "." + p.namespace + "." + p.in.Cluster.Hosts[0]
 	pathType := networkingv1.PathTypePrefix
 	return &networkingv1.Ingress{
 		TypeMeta:   tm,

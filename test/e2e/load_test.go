@@ -38,6 +38,12 @@ type answer struct {
 // startLoad sends rps requests per second to url (an /info address on the bridge or a
 // ClusterIP) until stop is called or limit passes.
 func startLoad(url string, rps int, limit time.Duration) *load {
+	return startRequests(url, rps, limit, nil)
+}
+
+// startRequests is startLoad with each request shaped by mark first (its Host, a header
+// or a cookie), when mark is not nil.
+func startRequests(url string, rps int, limit time.Duration, mark func(*http.Request)) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	l := &load{cancel: cancel, done: make(chan struct{}), versions: map[string]int{}}
 	// A connection per request: kube-proxy picks a pod per connection, so kept-alive
@@ -58,7 +64,7 @@ func startLoad(url string, rps int, limit time.Duration) *load {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					l.record(get(ctx, client, url))
+					l.record(get(ctx, client, url, mark))
 				}()
 			}
 		}
@@ -67,10 +73,13 @@ func startLoad(url string, rps int, limit time.Duration) *load {
 }
 
 // get asks for /info and returns the version that answered, or "" on any failure.
-func get(ctx context.Context, c *http.Client, url string) string {
+func get(ctx context.Context, c *http.Client, url string, mark func(*http.Request)) string {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return ""
+	}
+	if mark != nil {
+		mark(req)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -156,4 +165,18 @@ func (l *load) firstAnsweredBy(version string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// countsBetween is how many answers each version gave from one moment to another, with
+// "" for failures.
+func (l *load) countsBetween(from, to time.Time) map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for _, a := range l.log {
+		if !a.at.Before(from) && a.at.Before(to) {
+			out[a.version]++
+		}
+	}
+	return out
 }

@@ -280,6 +280,11 @@ func removeTrack(ctx context.Context, c *conn, ns, stable, track string) error {
 	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
+	return removeService(ctx, c, ns, name)
+}
+
+// removeService deletes a Service if it is there.
+func removeService(ctx context.Context, c *conn, ns, name string) error {
 	if err := c.cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/rollout"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=patch;delete
@@ -30,6 +31,9 @@ const (
 	trackCanary   = "canary"
 	trackBaseline = "baseline"
 	trackPreview  = "preview"
+	// trackStable names the Service of the stable version's pods alone, which a route
+	// sends the stable share to (the application's Service selects the canary too).
+	trackStable = "stable"
 )
 
 // timeOfDay is how a moment the Promotion waits for is written in its status.
@@ -46,6 +50,23 @@ type canaryTarget struct {
 	c      *conn
 	stable *unstructured.Unstructured
 	others []*unstructured.Unstructured
+	// route is the rendered HTTPRoute (also among others) when the cluster routes
+	// through a Gateway.
+	route *unstructured.Unstructured
+}
+
+// canaryPlan is how a canary or an A/B test runs: its steps, whether baseline pods run
+// beside it, and for an A/B test what marks a request.
+type canaryPlan struct {
+	steps    []canary.Step
+	baseline bool
+	match    *traffic.Match
+}
+
+// abPlan is an A/B test's plan.
+func abPlan(ab *appfile.ABTest) canaryPlan {
+	return canaryPlan{steps: canary.ABSteps(ab), baseline: canary.ABBaseline(ab),
+		match: &traffic.Match{Header: ab.Header, Cookie: ab.Cookie, Value: ab.Value}}
 }
 
 // deployCanary runs the deploy step as a canary release. The new version starts in a
@@ -55,9 +76,11 @@ type canaryTarget struct {
 // canary's pods go. A failed step removes the canary's pods at once, puts the stable
 // Deployment back at its full size, and fails the step (the stage then rolls back).
 // Without a stable version to compare with (the stage's first deployment, or a stage
-// already running this version) the release is a plain rolling one.
-func (r *Reconciler) deployCanary(ctx context.Context, f *facts, spec *appfile.Canary) (bool, time.Duration, error) {
-	steps := canary.Steps(spec)
+// already running this version) the release is a plain rolling one. When the targets
+// route through a Gateway, the route's weights split the traffic instead (route.go),
+// and an A/B test sends the requests a header or cookie marks to the new version.
+func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan) (bool, time.Duration, error) {
+	steps := plan.steps
 	cs := f.prom.Status.Canary
 	if cs != nil && cs.Phase == ferryv1.CanaryPromoting {
 		return r.deploy(ctx, f, ferryv1.StepDeploy)
@@ -71,7 +94,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, spec *appfile.C
 		return false, 0, err
 	}
 	if cs == nil {
-		if cs, err = r.startCanary(ctx, f, ts, canary.Baseline(spec)); err != nil || cs == nil {
+		if cs, err = r.startCanary(ctx, f, ts, plan); err != nil || cs == nil {
 			if err != nil {
 				return false, 0, err
 			}
@@ -84,7 +107,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, spec *appfile.C
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		st := steps[cs.Step]
-		done, wait, err := r.canaryStep(ctx, f, ts, int(cs.Step), st)
+		done, wait, err := r.canaryStep(ctx, f, ts, int(cs.Step), st, plan.match)
 		if err != nil && !isStepFailure(err) {
 			return false, 0, err // a transient error: the step runs again
 		}
@@ -132,6 +155,9 @@ func (r *Reconciler) canaryTargets(ctx context.Context, f *facts) ([]canaryTarge
 				t.stable = o
 				continue
 			}
+			if o.GetKind() == traffic.Kind && o.GetName() == name {
+				t.route = o
+			}
 			t.others = append(t.others, o)
 		}
 		if t.stable == nil {
@@ -146,7 +172,7 @@ func (r *Reconciler) canaryTargets(ctx context.Context, f *facts) ([]canaryTarge
 // Deployment; it returns nil when there is nothing to compare with. The objects other
 // than the stable Deployment are applied (the Service then selects the canary's pods
 // too), and the canary Deployment is made with no pods.
-func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarget, baseline bool) (*ferryv1.CanaryStatus, error) {
+func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarget, plan canaryPlan) (*ferryv1.CanaryStatus, error) {
 	ns, err := f.namespace()
 	if err != nil {
 		return nil, &invalidError{err.Error()}
@@ -155,18 +181,33 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	if err != nil || replicas == 0 {
 		return nil, err
 	}
+	if err := routedAlike(ts, plan.match != nil); err != nil {
+		return nil, err
+	}
 	for _, t := range ts {
 		cd, err := trackObject(t.stable, trackCanary, 0)
 		if err != nil {
 			return nil, err
 		}
-		if err := apply(ctx, t.c.applier, ns, nil, append(append([]*unstructured.Unstructured(nil), t.others...), cd)); err != nil {
+		objs := t.others
+		if t.route != nil {
+			if objs, err = routedObjects(t, stableVersion); err != nil {
+				return nil, err
+			}
+		}
+		if err := apply(ctx, t.c.applier, ns, nil, append(append([]*unstructured.Unstructured(nil), objs...), cd)); err != nil {
 			return nil, err
 		}
 	}
 	now := metav1.NewMicroTime(r.Now())
 	cs := &ferryv1.CanaryStatus{Phase: ferryv1.CanaryProgressing, StableVersion: stableVersion, StableReplicas: replicas, StepStartedAt: &now,
-		StableReplicasNow: replicas, Baseline: baseline, Message: "started beside " + stableVersion}
+		StableReplicasNow: replicas, Baseline: plan.baseline, Message: "started beside " + stableVersion}
+	if ts[0].route != nil {
+		cs.Route = ts[0].route.GetName()
+	}
+	if plan.match != nil {
+		cs.Match = plan.match.String()
+	}
 	f.prom.Status.Canary = cs
 	r.event(f.prom, corev1.EventTypeNormal, "CanaryStarted", ferryv1.StepDeploy, fmt.Sprintf("canary of %s started beside %s (%d pods)", f.release.Spec.Version, stableVersion, replicas))
 	return cs, nil
@@ -193,11 +234,14 @@ func (r *Reconciler) runningStable(ctx context.Context, f *facts, ts []canaryTar
 }
 
 // canaryStep runs one step; done reports that it passed.
-func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget, idx int, st canary.Step) (bool, time.Duration, error) {
+func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget, idx int, st canary.Step, match *traffic.Match) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
 	since := cs.StepStartedAt.Time
 	switch st.Kind {
-	case canary.SetWeight:
+	case canary.SetWeight, canary.Mark:
+		if cs.Route != "" {
+			return r.setRoutedWeight(ctx, f, ts, st.Weight, match)
+		}
 		return r.setWeight(ctx, f, ts, st.Weight)
 	case canary.Pause:
 		if st.Duration == 0 {
@@ -235,23 +279,8 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
-	var waiting []string
-	for _, t := range ts {
-		msg, err := r.scaleTracks(ctx, f, t, ns, tracks{want, baseline, stable})
-		if err != nil {
-			return false, 0, err
-		}
-		if msg != "" {
-			waiting = append(waiting, t.id+": "+msg)
-		}
-	}
-	if len(waiting) > 0 {
-		timeout := stepTimeout(f)
-		if r.Now().Sub(cs.StepStartedAt.Time) > timeout {
-			return false, 0, fmt.Errorf("%w: not scaled within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
-		}
-		cs.Message = strings.Join(waiting, "; ")
-		return false, pollFor(ts), nil
+	if waiting, err := r.scaleAll(ctx, f, ts, ns, tracks{want, baseline, stable}); err != nil || waiting {
+		return false, pollFor(ts), err
 	}
 	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = int32(weight), want, baseline, stable //nolint:gosec // weight is validated to 0-100
 	cs.Message = fmt.Sprintf("%d%% of the traffic on %s (%d of %d pods)", canary.Share(want, stable+baseline), f.release.Spec.Version, want, want+baseline+stable)
@@ -365,6 +394,14 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 	if err != nil {
 		return &invalidError{err.Error()}
 	}
+	if cs.Route != "" {
+		// The route first: the stable version still has every pod, so this one change
+		// puts all the traffic back on it.
+		if err := r.routeAll(ctx, ts, ns, 0, nil); err != nil {
+			return fmt.Errorf("aborting the canary: %w", err)
+		}
+		cs.Weight, cs.Routed = 0, true
+	}
 	for _, t := range ts {
 		if err := scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("aborting the canary: %w", err)
@@ -402,6 +439,11 @@ func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) 
 				}
 			}
 			if err := removeTrack(ctx, c, ns, name, track); err != nil {
+				return err
+			}
+		}
+		if cs := f.prom.Status.Canary; cs != nil && cs.Route != "" {
+			if err := removeService(ctx, c, ns, trackName(name, trackStable)); err != nil {
 				return err
 			}
 		}

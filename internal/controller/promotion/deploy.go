@@ -15,11 +15,13 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/clusters"
 	"ferry.dev/ferry/internal/kubeapply"
 	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/render"
 	"ferry.dev/ferry/internal/rollout"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 // defaultDeployTimeout is used when the app file sets no deployTimeout.
@@ -48,7 +50,9 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 			}
 			switch rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy {
 			case appfile.StrategyCanary:
-				return r.deployCanary(ctx, f, rt.Canary)
+				return r.deployCanary(ctx, f, canaryPlan{steps: canary.Steps(rt.Canary), baseline: canary.Baseline(rt.Canary)})
+			case appfile.StrategyABTest:
+				return r.deployCanary(ctx, f, abPlan(rt.ABTest))
 			case appfile.StrategyBlueGreen:
 				return r.deployBlueGreen(ctx, f, rt.BlueGreen)
 			}
@@ -193,7 +197,16 @@ func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) 
 	}
 	image, _ := f.images()
 	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: image, Application: f.app.Name,
-		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL}})
+		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL, Gateway: gatewayOf(cl)}})
+}
+
+// gatewayOf is the Gateway a Cluster names, if any.
+func gatewayOf(cl *ferryv1.Cluster) *traffic.Gateway {
+	g := cl.Spec.Gateway
+	if g == nil {
+		return nil
+	}
+	return &traffic.Gateway{Namespace: g.Namespace, Name: g.Name, SectionName: g.SectionName}
 }
 
 // ownPreview refuses to deploy a preview into a namespace that exists and is not this
