@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/render"
+	"ferry.dev/ferry/internal/traffic"
 )
 
 type options struct {
@@ -25,6 +27,7 @@ type options struct {
 	cluster       string
 	hosts         []string
 	prometheusURL string
+	gateway       string
 	version       string
 	image         string
 	output        string
@@ -55,6 +58,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.cluster, "cluster", "", "target cluster id (default: the stage's first)")
 	f.StringSliceVar(&o.hosts, "cluster-host", nil, "the cluster's ingress domain (repeatable; the first names the Ingress host)")
 	f.StringVar(&o.prometheusURL, "prometheus-url", "http://prometheus.monitoring:9090", "Prometheus that KEDA's prometheus triggers query")
+	f.StringVar(&o.gateway, "gateway", "", "the cluster's Gateway as NAMESPACE/NAME[/LISTENER]: adds the application's HTTPRoute")
 	f.StringVar(&o.version, "version", "0.0.0-dev", "version to render")
 	f.StringVar(&o.image, "image", "", "image to run (default: values.image, or ARTIFACT:VERSION)")
 	f.StringVarP(&o.output, "output", "o", "yaml", "yaml, json, or rules (a Prometheus rule file)")
@@ -67,11 +71,30 @@ func (o *options) validate() error {
 	if !o.explain && o.stage == "" {
 		return errors.New("--stage is required")
 	}
+	if _, err := o.gatewayRef(); err != nil {
+		return err
+	}
 	switch o.output {
 	case "yaml", "json", "rules":
 		return nil
 	}
 	return fmt.Errorf("--output %q: expected yaml, json or rules", o.output)
+}
+
+// gatewayRef is the --gateway flag's Gateway, nil without it.
+func (o *options) gatewayRef() (*traffic.Gateway, error) {
+	if o.gateway == "" {
+		return nil, nil
+	}
+	parts := strings.Split(o.gateway, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return nil, fmt.Errorf("--gateway %q: expected NAMESPACE/NAME or NAMESPACE/NAME/LISTENER", o.gateway)
+	}
+	gw := &traffic.Gateway{Namespace: parts[0], Name: parts[1]}
+	if len(parts) == 3 {
+		gw.SectionName = parts[2]
+	}
+	return gw, nil
 }
 
 func (o *options) run(ctx context.Context) error {
@@ -94,8 +117,9 @@ func (o *options) run(ctx context.Context) error {
 	if cluster == "" && len(stage.Target) > 0 && len(stage.Target[0].ClusterID) > 0 {
 		cluster = stage.Target[0].ClusterID[0]
 	}
+	gw, _ := o.gatewayRef() // checked in validate
 	in := render.Input{App: app, Stage: o.stage, Version: o.version, Image: o.image, Dir: fileDir(f.Path),
-		Cluster: render.Cluster{Name: cluster, Hosts: o.hosts, PrometheusURL: o.prometheusURL}}
+		Cluster: render.Cluster{Name: cluster, Hosts: o.hosts, PrometheusURL: o.prometheusURL, Gateway: gw}}
 	var out []byte
 	if o.output == "rules" {
 		out, err = render.RuleFile(in)

@@ -70,3 +70,19 @@ func TestRenderRequiresAStage(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRenderWithAGateway(t *testing.T) {
+	out, err := runRender(t, "", "../../../examples/hello", "--stage", "prod", "--version", "2.0.0", "--cluster-host", "apps.example.com", "--gateway", "edge/public/https")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: HTTPRoute", "- hello.hello.apps.example.com", "sectionName: https", "namespace: edge", "name: public"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := runRender(t, "", "../../../examples/hello", "--stage", "prod", "--gateway", "public"); err == nil ||
+		err.Error() != `--gateway "public": expected NAMESPACE/NAME or NAMESPACE/NAME/LISTENER` {
+		t.Errorf("a gateway without a namespace: %v", err)
+	}
+}
