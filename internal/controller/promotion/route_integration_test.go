@@ -79,9 +79,7 @@ func TestABTestRoutesMarkedRequests(t *testing.T) {
 		return string(b)
 	}
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		rel := newRelease(v, digest)
-		rel.Spec.AppFile = abFile
-		must(t, c.Create(ctx, rel))
+		must(t, c.Create(ctx, shopRelease(v)))
 		if v == "1.0.0" {
 			waitPromotion(t, c, "shop-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 			if got := route(); got != `[{"backendRefs":[{"group":"","kind":"Service","name":"shop","port":80,"weight":1}],"matches":[{"path":{"type":"PathPrefix","value":"/"}}]}]` {
@@ -146,9 +144,7 @@ func TestABTestWithoutAGatewayFails(t *testing.T) {
 			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
 	}))
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		rel := newRelease(v, digest)
-		rel.Spec.AppFile = abFile
-		must(t, c.Create(ctx, rel))
+		must(t, c.Create(ctx, shopRelease(v)))
 		if v == "1.0.0" {
 			waitPromotion(t, c, "shop-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 		}
@@ -160,6 +156,16 @@ func TestABTestWithoutAGatewayFails(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("shop-ab").Get(ctx, "shop-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("an A/B deployment was made: %v", err)
 	}
+}
+
+// shopRelease is a Release of the A/B test's application.
+func shopRelease(version string) *ferryv1.Release {
+	rel := newRelease(version, digest)
+	rel.Name = strings.Replace(rel.Name, "web-", "shop-", 1)
+	rel.Labels["ferry.dev/application"] = "shop"
+	rel.Spec.Application, rel.Spec.AppFile = "shop", abFile
+	rel.Spec.Images[0].Repository = "registry.example.com/shop"
+	return rel
 }
 
 // installGatewayAPI applies the Gateway API CRDs that `ferry dev build` keeps beside
