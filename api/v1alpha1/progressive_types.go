@@ -173,8 +173,8 @@ const (
 	BlueGreenFinishing BlueGreenPhase = "Finishing"
 	// BlueGreenFinished: the new version runs in the stable Deployment alone.
 	BlueGreenFinished BlueGreenPhase = "Finished"
-	// BlueGreenAborted: the preview never became ready; it is removed and the old version
-	// kept every request.
+	// BlueGreenAborted: the preview never became ready, or the tests against it failed;
+	// it is removed and the old version kept every request.
 	BlueGreenAborted BlueGreenPhase = "Aborted"
 )
 

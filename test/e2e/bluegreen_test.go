@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/release"
 )
 
 const blueGreenNS = "e2e-bluegreen"
@@ -92,4 +95,54 @@ func (e *clusterEnv) testBlueGreen(t *testing.T) {
 		t.Errorf("the active Service still selects a version: %v", svc.Spec.Selector)
 	}
 	e.answers(t, "e2e-bluegreen-hello", "3.2.0")
+	previewLog := e.previewTestsLog(t, ctx, p)
+	if !strings.Contains(previewLog, "http://hello-preview.e2e-bluegreen-hello/info answers 3.2.0") {
+		t.Errorf("the tests before the switch did not ask the preview:\n%s", previewLog)
+	}
+
+	t.Run("tests that fail against the preview stop the switch", func(t *testing.T) {
+		ld := startLoad("http://"+svc.Spec.ClusterIP+"/info", 40, 4*time.Minute)
+		defer ld.stop()
+		// 3.4.0 is hello 3.2.0's image: the tests, which want the answer 3.4.0, fail.
+		bad, err := release.Create(ctx, c, release.Registry{}, release.Options{Namespace: blueGreenNS, Application: "hello", Version: "3.4.0",
+			Image: e.cfg.RegistryAddr + "/hello:3.2.0", TestsImage: e.cfg.RegistryAddr + "/hello-smoke:1"})
+		must(t, err)
+		failed := e.waitPhase(t, c, blueGreenNS, bad.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
+		time.Sleep(2 * time.Second)
+		ld.stop()
+		bg := failed.Status.BlueGreen
+		if bg == nil || bg.Phase != ferryv1.BlueGreenAborted || bg.SwitchedAt != nil ||
+			!strings.Contains(failed.Status.Message, "the tests against the preview failed: hook preview-tests") {
+			t.Errorf("blue-green %+v; message %s", bg, failed.Status.Message)
+		}
+		if n := ld.failures(); n != 0 || ld.versions["3.2.0"] == 0 || len(ld.versions) != 1 {
+			t.Errorf("while the preview was tested: %s (want every request answered by 3.2.0)", ld.summary())
+		}
+		t.Logf("3.4.0: %s; load: %s", failed.Status.Message, ld.summary())
+		if log := e.previewTestsLog(t, ctx, failed); !strings.Contains(log, "FAIL 1/5") {
+			t.Errorf("the failing tests' log:\n%s", log)
+		}
+		e.answers(t, "e2e-bluegreen-hello", "3.2.0")
+	})
+}
+
+// previewTestsLog is the kept log of the tests run against a blue-green preview.
+func (e *clusterEnv) previewTestsLog(t *testing.T, ctx context.Context, p *ferryv1.Promotion) string {
+	t.Helper()
+	for _, h := range p.Status.Hooks {
+		if h.Step != ferryv1.StepDeploy || h.Name != "preview-tests" {
+			continue
+		}
+		var out strings.Builder
+		for _, name := range h.Logs {
+			cm, err := e.cs.CoreV1().ConfigMaps(p.Namespace).Get(ctx, name, metav1.GetOptions{})
+			must(t, err)
+			for _, v := range cm.Data {
+				out.WriteString(v)
+			}
+		}
+		return out.String()
+	}
+	t.Errorf("no preview-tests hook in %+v", p.Status.Hooks)
+	return ""
 }

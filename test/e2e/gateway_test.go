@@ -66,7 +66,7 @@ func (e *clusterEnv) testGateway(t *testing.T) {
 
 	t.Run("an A/B route sends only marked requests to the new version", func(t *testing.T) {
 		const ns = "e2e-ab"
-		ctx := e.runController(t, ns, "127.0.0.1:19446")
+		ctx := e.runController(t, ns, "127.0.0.1:19448")
 		c := e.gatewayApp(t, ctx, ns, abApp)
 		host := "hello.e2e-ab-hello.dev.test"
 		e.firstRelease(t, c, ns, url, host)
@@ -114,7 +114,7 @@ func (e *clusterEnv) testGateway(t *testing.T) {
 
 	t.Run("a canary's route weight splits the requests", func(t *testing.T) {
 		const ns = "e2e-weighted"
-		ctx := e.runController(t, ns, "127.0.0.1:19447")
+		ctx := e.runController(t, ns, "127.0.0.1:19449")
 		c := e.gatewayApp(t, ctx, ns, weightedApp)
 		host := "hello.e2e-weighted-hello.dev.test"
 		e.firstRelease(t, c, ns, url, host)

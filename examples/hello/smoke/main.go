@@ -1,7 +1,8 @@
 // Package main is hello's regression tests, shipped as hello's tests image and run by
 // Ferry as a Job after each deployment: it asks the hello Service of its own namespace
-// for /info a few times and fails unless every answer is a 200 naming the version under
-// test (FERRY_VERSION, which Ferry sets).
+// (or the address in FERRY_URL, which Ferry sets to a blue-green preview before the
+// switch) for /info a few times and fails unless every answer is a 200 naming the version
+// under test (FERRY_VERSION, which Ferry sets).
 package main
 
 import (
@@ -14,6 +15,9 @@ import (
 
 func main() {
 	url := os.Getenv("HELLO_URL")
+	if base := os.Getenv("FERRY_URL"); url == "" && base != "" {
+		url = base + "/info"
+	}
 	if url == "" {
 		url = "http://hello/info"
 	}

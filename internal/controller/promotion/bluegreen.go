@@ -160,6 +160,9 @@ func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, n
 		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
 		return false, pollFor(ts), nil
 	}
+	if done, wait, err := r.testPreview(ctx, f, ts, ns); err != nil || !done {
+		return false, wait, err
+	}
 	for _, t := range ts {
 		svc, err := pinned(activeService(t), labelVersion, f.release.Spec.Version)
 		if err != nil {
@@ -176,6 +179,34 @@ func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, n
 	setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
 	f.exactWait = true
 	return false, time.Millisecond, nil
+}
+
+// previewTests names the run of the tests image against the preview.
+const previewTests = "preview-tests"
+
+// testPreview runs the Release's tests image, when it has one, against the preview
+// Service before the switch (FERRY_URL says where: http://APP-preview.NAMESPACE). Tests
+// that fail remove the preview, and the old version kept every request.
+func (r *Reconciler) testPreview(ctx context.Context, f *facts, ts []canaryTarget, ns string) (bool, time.Duration, error) {
+	hooks := testsHook(f)
+	if len(hooks) == 0 {
+		return true, 0, nil
+	}
+	app, err := f.resolve(ts[0].cl.Spec.Hosts)
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	h := *hooks[0].Job
+	h.Name = previewTests
+	h.Env = map[string]string{"FERRY_URL": "http://" + trackName(ts[0].stable.GetName(), trackPreview) + "." + ns}
+	done, wait, err := r.jobHook(ctx, f, app, ferryv1.StepDeploy, &h)
+	if err != nil && isStepFailure(err) {
+		return false, 0, r.abortPreview(ctx, f, ts, ns, "the tests against the preview failed: "+strings.TrimPrefix(err.Error(), errStepFailed.Error()+": "))
+	}
+	if err == nil && !done {
+		f.prom.Status.BlueGreen.Message = "the tests run against the preview"
+	}
+	return done, wait, err
 }
 
 // holdOld keeps the old version scaled for the scale-down delay after the switch.
