@@ -99,6 +99,7 @@ func (c Config) startTraefik() error {
 		"--providers.kubernetesGateway.statusAddress.ip=" + netip.MustParseAddrPort(c.GatewayAddr).Addr().String(),
 		"--providers.providersThrottleDuration=100ms",
 		"--log.level=INFO",
+		"--log.noColor=true",
 	}}
 	if _, err := c.start(p); err != nil {
 		return err

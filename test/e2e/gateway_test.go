@@ -59,6 +59,7 @@ deploy:
 // marked requests, and only those, to the new version; a canary's route weight gives
 // it about its share of the others; neither loses a request.
 func (e *clusterEnv) testGateway(t *testing.T) {
+	e.buildImage(t, "./examples/hello/smoke", "hello-smoke:1", "") // as the engine test does: this one may run alone
 	e.buildImage(t, "./examples/hello", "hello:4.0.0", "-X main.version=4.0.0")
 	e.buildImage(t, "./examples/hello", "hello:4.1.0", "-X main.version=4.1.0")
 	e.buildImage(t, "./examples/hello", "hello:4.2.0", "-X main.version=4.2.0")
