@@ -2,6 +2,7 @@ package devcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -64,7 +65,7 @@ func (c Config) installGateway(ctx context.Context) error {
 		return err
 	}
 	if err := ap.ApplyManifest(ctx, crds); err != nil {
-		return fmt.Errorf("Gateway API CRDs: %w", err)
+		return fmt.Errorf("applying the Gateway API CRDs: %w", err)
 	}
 	// A fresh applier per try: each one reads the API's discovery anew.
 	route := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"}}
@@ -78,7 +79,7 @@ func (c Config) installGateway(ctx context.Context) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the Gateway API is not served 30 s after its CRDs were applied (%v)", err)
+			return errors.Join(errors.New("the Gateway API is not served 30 s after its CRDs were applied"), err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

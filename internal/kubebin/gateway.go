@@ -28,8 +28,11 @@ func (c Cache) writeGatewayCRDs(dir string) error {
 		return fmt.Errorf("finding the Gateway API module of Traefik's build: %q", out)
 	}
 	files, err := filepath.Glob(filepath.Join(mod.Dir, "config", "crd", "standard", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no standard CRDs in %s (%v)", mod.Dir, err)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no standard CRDs in %s", mod.Dir)
 	}
 	sort.Strings(files)
 	var all bytes.Buffer

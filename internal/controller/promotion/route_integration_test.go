@@ -5,7 +5,7 @@ package promotion_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -186,7 +186,7 @@ func installGatewayAPI(t *testing.T, env *testenv.Env) {
 			return err
 		}
 		if ok, err := ap.Serves(probe); !ok {
-			return fmt.Errorf("HTTPRoutes not served yet (%v)", err)
+			return errors.Join(errors.New("HTTPRoutes not served yet"), err)
 		}
 		return nil
 	})
