@@ -157,7 +157,7 @@ type ObjectiveVerdict struct {
 }
 
 // BlueGreenPhase is where a blue-green release stands.
-// +kubebuilder:validation:Enum=Previewing;Switched;Finishing;Finished;Aborted
+// +kubebuilder:validation:Enum=Previewing;Switched;Finishing;Finished;Aborted;SwitchedBack
 type BlueGreenPhase string
 
 // The phases of a blue-green release.
@@ -176,6 +176,9 @@ const (
 	// BlueGreenAborted: the preview never became ready, or the tests against it failed;
 	// it is removed and the old version kept every request.
 	BlueGreenAborted BlueGreenPhase = "Aborted"
+	// BlueGreenSwitchedBack: a step after the switch failed while the old version was
+	// still scaled; the active Service selects it again and the preview is removed.
+	BlueGreenSwitchedBack BlueGreenPhase = "SwitchedBack"
 )
 
 // BlueGreenStatus is the progress of a blue-green release in a Promotion's deploy step.
@@ -192,6 +195,10 @@ type BlueGreenStatus struct {
 	// SwitchedAt is when the active Service switched to the new version.
 	// +optional
 	SwitchedAt *metav1.MicroTime `json:"switchedAt,omitempty"`
+	// SwitchedBackAt is when a rollback switched the active Service back to the old
+	// version.
+	// +optional
+	SwitchedBackAt *metav1.MicroTime `json:"switchedBackAt,omitempty"`
 	// Message says what the release does now.
 	// +optional
 	Message string `json:"message,omitempty"`

@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -121,6 +122,39 @@ func (e *clusterEnv) testBlueGreen(t *testing.T) {
 		t.Logf("3.4.0: %s; load: %s", failed.Status.Message, ld.summary())
 		if log := e.previewTestsLog(t, ctx, failed); !strings.Contains(log, "FAIL 1/5") {
 			t.Errorf("the failing tests' log:\n%s", log)
+		}
+		e.answers(t, "e2e-bluegreen-hello", "3.2.0")
+	})
+
+	t.Run("a failure after the switch rolls back by switching the Service back", func(t *testing.T) {
+		// 3.5.0 passes its tests against the preview; the post-deploy hook added to the
+		// app file for it asks a Service that does not exist, and fails after the switch.
+		e.buildImage(t, "./examples/hello", "hello:3.5.0", "-X main.version=3.5.0")
+		app := &ferryv1.Application{}
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: blueGreenNS, Name: "hello"}, app))
+		app.Spec.AppFile = strings.Replace(app.Spec.AppFile, "  releaseType:", "  postDeploy:\n    - job: {name: check, image: "+e.cfg.RegistryAddr+
+			"/hello-smoke:1, env: {HELLO_URL: \"http://hello-nowhere/info\"}}\n  releaseType:", 1)
+		must(t, c.Update(ctx, app))
+		ld := startLoad("http://"+svc.Spec.ClusterIP+"/info", 40, 4*time.Minute)
+		defer ld.stop()
+		bad := e.release(t, c, blueGreenNS, "3.5.0")
+		failed := e.waitPhase(t, c, blueGreenNS, bad.Name+"-dev", ferryv1.PromotionFailed, 4*time.Minute)
+		time.Sleep(2 * time.Second)
+		ld.stop()
+		bg := failed.Status.BlueGreen
+		if bg == nil || bg.Phase != ferryv1.BlueGreenSwitchedBack || bg.SwitchedAt == nil || bg.SwitchedBackAt == nil || bg.ActiveVersion != "3.2.0" ||
+			!strings.Contains(failed.Status.Message, "hook check") || !strings.Contains(failed.Status.Message, "rolled back to 3.2.0") {
+			t.Fatalf("blue-green %+v; message %s", bg, failed.Status.Message)
+		}
+		back := bg.SwitchedBackAt.Time
+		last := ld.lastAnsweredBy("3.5.0")
+		t.Logf("3.5.0: %s; load: %s; switched at %s, back %s later; 3.5.0 answered last %s after the switch back",
+			failed.Status.Message, ld.summary(), bg.SwitchedAt.Format(time.RFC3339Nano), back.Sub(bg.SwitchedAt.Time).Round(time.Millisecond), last.Sub(back).Round(time.Millisecond))
+		if n := ld.failures(); n != 0 || ld.versions["3.5.0"] == 0 {
+			t.Errorf("want every request answered and 3.5.0 seen between the switches: %s", ld.summary())
+		}
+		if last.After(back.Add(3 * time.Second)) {
+			t.Errorf("3.5.0 still answered %s after the switch back", last.Sub(back))
 		}
 		e.answers(t, "e2e-bluegreen-hello", "3.2.0")
 	})

@@ -61,14 +61,77 @@ func (r *Reconciler) deployBlueGreen(ctx context.Context, f *facts, bg *appfile.
 		st = &ferryv1.BlueGreenStatus{Phase: ferryv1.BlueGreenPreviewing, PreviousVersion: version, ActiveVersion: version, Replicas: replicas}
 		f.prom.Status.BlueGreen = st
 	}
-	switch st.Phase {
-	case ferryv1.BlueGreenPreviewing:
+	if st.Phase == ferryv1.BlueGreenPreviewing {
 		return r.preview(ctx, f, ts, ns)
-	case ferryv1.BlueGreenSwitched:
-		return r.holdOld(f, bg)
-	default:
-		return r.finishBlueGreen(ctx, f, ts, ns)
 	}
+	// Switched: the deploy step is done; the old version stays scaled through the
+	// post-deploy hooks and the tests (see holdAndFinish).
+	return true, 0, nil
+}
+
+// holdAndFinish ends a switched blue-green release after its tests passed: the old
+// version stays scaled for the scale-down delay, counted from the switch, so that a
+// failure until then (a post-deploy hook, the tests) rolls back by switching the
+// Service back; then the stable Deployment takes the new version. msg is what the step
+// did before.
+func (r *Reconciler) holdAndFinish(ctx context.Context, f *facts, step, msg string) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	if st == nil || (st.Phase != ferryv1.BlueGreenSwitched && st.Phase != ferryv1.BlueGreenFinishing) {
+		return true, 0, nil
+	}
+	file, err := f.file()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	if st.Phase == ferryv1.BlueGreenSwitched {
+		return r.holdOld(f, file.App.ReleaseTypeFor(f.stage.Name).BlueGreen, step, msg)
+	}
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	ts, err := r.canaryTargets(ctx, f)
+	if err != nil {
+		return false, 0, err
+	}
+	return r.finishBlueGreen(ctx, f, ts, ns, step, msg)
+}
+
+// switchBack is a rollback while a blue-green release holds the old version: the
+// active Service selects the old version's pods again (one change) and the preview
+// goes. It does nothing otherwise.
+func (r *Reconciler) switchBack(ctx context.Context, f *facts) error {
+	st := f.prom.Status.BlueGreen
+	if st == nil || st.Phase != ferryv1.BlueGreenSwitched || st.PreviousVersion != f.release.Spec.Version {
+		return nil
+	}
+	ns, err := f.namespace()
+	if err != nil {
+		return &invalidError{err.Error()}
+	}
+	ts, err := r.canaryTargets(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		svc, err := pinned(activeService(t), labelVersion, st.PreviousVersion)
+		if err != nil {
+			return err
+		}
+		if err := t.c.applier.Apply(ctx, svc); err != nil {
+			return err
+		}
+	}
+	now := metav1.NewMicroTime(r.Now())
+	st.Phase, st.ActiveVersion, st.SwitchedBackAt = ferryv1.BlueGreenSwitchedBack, st.PreviousVersion, &now
+	st.Message = "switched back: " + st.PreviousVersion + ", still scaled, has every request again"
+	r.event(f.prom, corev1.EventTypeWarning, "SwitchedBack", ferryv1.StepRollback, st.Message)
+	for _, t := range ts {
+		if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), trackPreview); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startPreview applies the objects beside the stable Deployment, with the active Service
@@ -177,8 +240,7 @@ func (r *Reconciler) preview(ctx context.Context, f *facts, ts []canaryTarget, n
 	st.Message = fmt.Sprintf("switched: %s has every request, %s stays scaled", f.release.Spec.Version, st.PreviousVersion)
 	r.event(f.prom, corev1.EventTypeNormal, "Switched", ferryv1.StepDeploy, st.Message)
 	setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
-	f.exactWait = true
-	return false, time.Millisecond, nil
+	return true, 0, nil
 }
 
 // previewTests names the run of the tests image against the preview.
@@ -210,7 +272,7 @@ func (r *Reconciler) testPreview(ctx context.Context, f *facts, ts []canaryTarge
 }
 
 // holdOld keeps the old version scaled for the scale-down delay after the switch.
-func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen) (bool, time.Duration, error) {
+func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen, step, msg string) (bool, time.Duration, error) {
 	st := f.prom.Status.BlueGreen
 	delay := defaultScaleDownDelay
 	if bg != nil && bg.ScaleDownDelay != "" {
@@ -220,7 +282,7 @@ func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen) (bool, time.Durati
 	}
 	if left := st.SwitchedAt.Add(delay).Sub(r.Now()); left > 0 {
 		st.Message = fmt.Sprintf("switched: %s has every request; %s stays scaled until %s", st.ActiveVersion, st.PreviousVersion, st.SwitchedAt.Add(delay).UTC().Format(timeOfDay))
-		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+		setMessage(f.prom, step, msg+"; blue-green: "+st.Message)
 		f.exactWait = true
 		return false, left, nil
 	}
@@ -233,7 +295,7 @@ func (r *Reconciler) holdOld(f *facts, bg *appfile.BlueGreen) (bool, time.Durati
 // finishBlueGreen gives the stable Deployment the new version (its pods join the active
 // Service, which selects the new version), waits for it, then selects by application
 // again and removes the preview.
-func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryTarget, ns string) (bool, time.Duration, error) {
+func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryTarget, ns, step, msg string) (bool, time.Duration, error) {
 	st := f.prom.Status.BlueGreen
 	if st.Phase == ferryv1.BlueGreenFinished {
 		return true, 0, nil
@@ -261,7 +323,7 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 	}
 	if len(waiting) > 0 {
 		st.Message = "scaling down " + st.PreviousVersion + ": " + strings.Join(waiting, "; ")
-		setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+		setMessage(f.prom, step, msg+"; blue-green: "+st.Message)
 		return false, pollFor(ts), nil
 	}
 	for _, t := range ts {
@@ -274,7 +336,7 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 	}
 	st.Phase = ferryv1.BlueGreenFinished
 	st.Message = fmt.Sprintf("%s runs in the stable deployment; %s scaled down", st.ActiveVersion, st.PreviousVersion)
-	setMessage(f.prom, ferryv1.StepDeploy, "blue-green: "+st.Message)
+	setMessage(f.prom, step, msg+"; blue-green: "+st.Message)
 	return true, 0, nil
 }
 

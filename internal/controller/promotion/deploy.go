@@ -57,6 +57,9 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 				return r.deployBlueGreen(ctx, f, rt.BlueGreen)
 			}
 		}
+		if err := r.switchBack(ctx, f); err != nil {
+			return false, 0, err
+		}
 		return r.deploy(ctx, f, step)
 	}
 }

@@ -13,8 +13,13 @@ const testsTimeout = 10 * 60
 
 // tests runs the Release's tests image, when it has one, as a Job after the
 // post-deploy hooks: the app's regression tests, versioned with it.
+// A switched blue-green release then holds the old version and finishes.
 func (r *Reconciler) tests(ctx context.Context, f *facts) (bool, time.Duration, error) {
-	return r.hooks(ctx, f, ferryv1.StepTests, func(*appfile.App) []appfile.Hook { return testsHook(f) })
+	done, wait, err := r.hooks(ctx, f, ferryv1.StepTests, func(*appfile.App) []appfile.Hook { return testsHook(f) })
+	if err != nil || !done {
+		return done, wait, err
+	}
+	return r.holdAndFinish(ctx, f, ferryv1.StepTests, checkpoint(f.prom, ferryv1.StepTests).Message)
 }
 
 // testsHook is the Job hook that runs the tests image (none without one).
