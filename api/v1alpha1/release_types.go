@@ -74,6 +74,10 @@ type GitInfo struct {
 	// RepoURL is the repository.
 	// +optional
 	RepoURL string `json:"repoURL,omitempty"`
+	// CommittedAt is when the commit was made: DORA's lead time for changes counts from
+	// it (from the Release's creation without it).
+	// +optional
+	CommittedAt *metav1.Time `json:"committedAt,omitempty"`
 }
 
 // ReleaseStatus records where the Release was verified.

@@ -15,6 +15,7 @@ import (
 	"ferry.dev/ferry/internal/cli/bench"
 	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
+	"ferry.dev/ferry/internal/cli/dora"
 	"ferry.dev/ferry/internal/cli/history"
 	"ferry.dev/ferry/internal/cli/initfile"
 	"ferry.dev/ferry/internal/cli/install"
@@ -46,7 +47,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), bench.NewCommand(s),
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),
 		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
 		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -56,6 +57,8 @@ type Options struct {
 	Branch      string
 	PullRequest int32
 	RepoURL     string
+	// CommittedAt is when the commit was made (zero: unknown).
+	CommittedAt time.Time
 }
 
 // flow picks the flow from the git facts: a pull request, a branch other than the main
@@ -107,6 +110,9 @@ func Create(ctx context.Context, c client.Client, res Resolver, o Options) (*fer
 	}
 	if o.Commit != "" {
 		rel.Spec.Git = &ferryv1.GitInfo{Commit: o.Commit, Branch: o.Branch, RepoURL: o.RepoURL}
+		if !o.CommittedAt.IsZero() {
+			rel.Spec.Git.CommittedAt = &metav1.Time{Time: o.CommittedAt}
+		}
 		if o.PullRequest > 0 {
 			pr := o.PullRequest
 			rel.Spec.Git.PullRequest = &pr

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ type options struct {
 	kubeconfig string
 	namespace  string
 	rel        release.Options
+	commitTime string
 }
 
 // NewCommand returns the release verb.
@@ -46,6 +48,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.rel.Branch, "branch", "", "branch of the commit (main or master: the release flow; another: the branch flow)")
 	f.Int32Var(&o.rel.PullRequest, "pr", 0, "pull request number (the pr flow)")
 	f.StringVar(&o.rel.RepoURL, "repo-url", "", "the repository, for links")
+	f.StringVar(&o.commitTime, "commit-time", "", "when the commit was made, RFC 3339 (git log -1 --format=%cI); DORA's lead time counts from it")
 	return cmd
 }
 
@@ -58,6 +61,16 @@ func (o *options) validate() error {
 	}
 	if o.rel.PullRequest < 0 {
 		return errors.New("--pr must be a positive number")
+	}
+	if o.commitTime != "" {
+		if o.rel.Commit == "" {
+			return errors.New("--commit-time needs --commit")
+		}
+		t, err := time.Parse(time.RFC3339, o.commitTime)
+		if err != nil {
+			return fmt.Errorf("--commit-time %q: expected RFC 3339, such as 2026-11-30T09:15:00+01:00", o.commitTime)
+		}
+		o.rel.CommittedAt = t
 	}
 	return nil
 }
