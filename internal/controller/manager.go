@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 	"net/url"
 	"os"
 
@@ -31,6 +32,7 @@ import (
 	"ferry.dev/ferry/internal/controller/application"
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
+	"ferry.dev/ferry/internal/deliverymetrics"
 	"ferry.dev/ferry/internal/render"
 )
 
@@ -161,6 +163,10 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	}
 	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
+	}
+	// The DORA figures of the last 30 days, computed from the cache at each scrape.
+	if err := deliverymetrics.Serve(&deliverymetrics.DORA{Reader: mgr.GetClient(), Window: 30 * 24 * time.Hour, Now: time.Now}); err != nil {
+		return fmt.Errorf("registering the DORA metrics: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -33,6 +33,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/deliverymetrics"
 	"ferry.dev/ferry/internal/preview"
 	policy "ferry.dev/ferry/internal/promotion"
 	"ferry.dev/ferry/internal/render"
@@ -397,6 +398,7 @@ func (w *statusWriter) flush(ctx context.Context) error {
 		return fmt.Errorf("patching status: %w", err)
 	}
 	w.prom.ResourceVersion = sent.ResourceVersion
+	deliverymetrics.Observe(w.base, w.prom)
 	w.base, w.written = w.prom.DeepCopy(), true
 	w.r.written.Store(client.ObjectKeyFromObject(w.prom), sent.ResourceVersion)
 	return nil
