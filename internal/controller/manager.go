@@ -6,9 +6,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"time"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
