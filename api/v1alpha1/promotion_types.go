@@ -132,6 +132,19 @@ type PromotionStatus struct {
 	// Message says what happened last, in a sentence.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// EventSeq is the Seq of the last event recorded in the outbox.
+	// +optional
+	EventSeq int64 `json:"eventSeq,omitempty"`
+	// Outbox holds the CloudEvents not yet delivered to every sink, oldest first (only
+	// when the controller has event sinks).
+	// +optional
+	// +kubebuilder:validation:MaxItems=500
+	Outbox []OutboxEvent `json:"outbox,omitempty"`
+	// Deliveries say how far each sink has the events.
+	// +optional
+	// +listType=map
+	// +listMapKey=sink
+	Deliveries []SinkDelivery `json:"deliveries,omitempty"`
 }
 
 // CheckpointPhase is the state of one step.

@@ -30,6 +30,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/admission"
 	"ferry.dev/ferry/internal/controller/application"
+	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
 	"ferry.dev/ferry/internal/deliverymetrics"
@@ -65,6 +66,10 @@ type Options struct {
 	// SeveralPerProcess allows more than one manager in a process (tests start one per
 	// API server); controller names are otherwise unique per process.
 	SeveralPerProcess bool
+	// EventSinks receive every Promotion's CloudEvents (none: no outbox is kept);
+	// EventMaxBackoff bounds the wait between tries of a sink that failed (default 1m).
+	EventSinks      []outbox.Sink
+	EventMaxBackoff time.Duration
 }
 
 // Scheme holds the kinds the controller reads and writes.
@@ -161,8 +166,14 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err := (&release.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the release reconciler: %w", err)
 	}
-	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
+	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller"),
+		RecordEvents: len(o.EventSinks) > 0}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
+	}
+	if len(o.EventSinks) > 0 {
+		if err := (&outbox.Reconciler{Client: mgr.GetClient(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the outbox reconciler: %w", err)
+		}
 	}
 	// The DORA figures of the last 30 days, computed from the cache at each scrape.
 	if err := deliverymetrics.Serve(&deliverymetrics.DORA{Reader: mgr.GetClient(), Window: 30 * 24 * time.Hour, Now: time.Now}); err != nil {

@@ -4,8 +4,12 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -13,12 +17,14 @@ import (
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/kubeclient"
 )
 
 type options struct {
 	s          iostreams.Streams
 	kubeconfig string
+	sinks      []string
 	ctl        controller.Options
 }
 
@@ -49,12 +55,28 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.IntVar(&o.ctl.Workers, "workers", 16, "objects of each kind reconciled at once")
 	f.Float32Var(&o.ctl.QPS, "kube-api-qps", 100, "requests per second to the API server")
 	f.IntVar(&o.ctl.Burst, "kube-api-burst", 200, "burst of requests to the API server")
+	f.StringArrayVar(&o.sinks, "event-sink", nil, "NAME=URL: send every step's CloudEvent there, in order, retried until it answers (repeatable)")
+	f.DurationVar(&o.ctl.EventMaxBackoff, "event-max-backoff", time.Minute, "longest wait between tries of an event sink that failed")
 	return cmd
 }
 
 func (o *options) validate() error {
 	if o.ctl.ProbeAddr == "" {
 		return errors.New("--health-probe-bind-address is required")
+	}
+	seen := map[string]bool{}
+	for _, s := range o.sinks {
+		name, raw, ok := strings.Cut(s, "=")
+		u, err := url.Parse(raw)
+		if !ok || name == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// The value is not repeated: its URL may hold a token.
+			return fmt.Errorf("--event-sink %q: expected NAME=http(s)://HOST/PATH", name)
+		}
+		if seen[name] {
+			return fmt.Errorf("--event-sink %q is given twice", name)
+		}
+		seen[name] = true
+		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: name, URL: raw})
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/deliverymetrics"
+	"ferry.dev/ferry/internal/outbox"
 	"ferry.dev/ferry/internal/preview"
 	policy "ferry.dev/ferry/internal/promotion"
 	"ferry.dev/ferry/internal/render"
@@ -50,6 +51,9 @@ type Reconciler struct {
 	Now func() time.Time
 	// Events records a Kubernetes Event for each step (nil records none).
 	Events events.EventRecorder
+	// RecordEvents keeps each event in the Promotion's outbox too, for the outbox
+	// controller to send to the event sinks as CloudEvents.
+	RecordEvents bool
 	// Logs reads the log of a hook's ended Job in its target cluster (nil: hooklog.Fetch,
 	// through that cluster's API server; tests without a kubelet set it).
 	Logs func(ctx context.Context, cs kubernetes.Interface, ns, job string) (string, error)
@@ -335,6 +339,10 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		}
 		first := checkpoint(prom, s.name).Phase == ""
 		r.begin(prom, s.name)
+		if first && r.RecordEvents {
+			// Event sinks hear of every step's start, before anything it does.
+			outbox.Record(prom, "StepStarted", s.name, "step "+s.name+" started for "+prom.Spec.Release, r.Now())
+		}
 		// The first step of a reconcile that changes a cluster is recorded as started
 		// before it acts, so people see the Promotion start at once; later steps are
 		// written with the rest at the end (acting again on a restart is harmless).
@@ -353,8 +361,8 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		if !done {
 			// A step that takes longer than one reconcile says it started; one done at
 			// once says only that it succeeded (half the Events for a thousand apps).
-			if first {
-				r.event(prom, corev1.EventTypeNormal, "StepStarted", s.name, "step "+s.name+" started for "+prom.Spec.Release)
+			if first && r.Events != nil {
+				r.Events.Eventf(prom, nil, corev1.EventTypeNormal, "StepStarted", s.name, "step %s started for %s", s.name, prom.Spec.Release)
 			}
 			if f.exactWait {
 				return false, ctrl.Result{RequeueAfter: wait}, nil
@@ -581,13 +589,16 @@ func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration,
 	given, rejected := policy.Decisions(f.stage, f.decisions)
 	f.prom.Status.Approvals = given
 	if rejected != nil {
-		return false, 0, fmt.Errorf("%w: rejected by %s (%s): %s", errStepFailed, rejected.Spec.User, rejected.Spec.Group, rejected.Spec.Reason)
+		msg := fmt.Sprintf("rejected by %s (%s): %s", rejected.Spec.User, rejected.Spec.Group, rejected.Spec.Reason)
+		r.event(f.prom, corev1.EventTypeWarning, "ApprovalRejected", ferryv1.StepApproval, msg)
+		return false, 0, fmt.Errorf("%w: %s", errStepFailed, msg)
 	}
 	v := policy.Approvals(f.stage, f.prom.Status.Approvals)
 	if v.Satisfied {
 		msg := "no approval needed"
 		if v.Needed > 0 {
 			msg = fmt.Sprintf("approved by %v", v.Groups)
+			r.event(f.prom, corev1.EventTypeNormal, "ApprovalGranted", ferryv1.StepApproval, msg)
 		}
 		setMessage(f.prom, ferryv1.StepApproval, msg)
 		if f.prom.Status.Phase == ferryv1.PromotionWaitingApproval {
@@ -595,8 +606,11 @@ func (r *Reconciler) approval(_ context.Context, f *facts) (bool, time.Duration,
 		}
 		return true, 0, nil
 	}
-	f.prom.Status.Phase = ferryv1.PromotionWaitingApproval
 	msg := fmt.Sprintf("waiting for %d of %v to approve (%d so far)", v.Needed, f.stage.ApproverGroups, len(v.Groups))
+	if f.prom.Status.Phase != ferryv1.PromotionWaitingApproval {
+		r.event(f.prom, corev1.EventTypeNormal, "ApprovalRequested", ferryv1.StepApproval, msg)
+	}
+	f.prom.Status.Phase = ferryv1.PromotionWaitingApproval
 	setMessage(f.prom, ferryv1.StepApproval, msg)
 	f.prom.Status.Message = msg
 	return false, 0, nil
@@ -641,6 +655,9 @@ func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note
 	if r.Events != nil {
 		r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
 	}
+	if r.RecordEvents {
+		outbox.Record(p, reason, action, note, r.Now())
+	}
 }
 
 // begin records a step's start (once) and marks the Promotion running.
@@ -648,6 +665,7 @@ func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
 	r.update(p, name, func(*ferryv1.Checkpoint) {})
 	if p.Status.Phase == ferryv1.PromotionPending {
 		p.Status.Phase = ferryv1.PromotionRunning
+		r.event(p, corev1.EventTypeNormal, "PromotionStarted", name, p.Spec.Release+" started in "+p.Spec.Stage)
 	}
 	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionTrue, ferryv1.ReasonProgressing, "at step "+name)
 }

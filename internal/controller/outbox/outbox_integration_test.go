@@ -1,0 +1,228 @@
+//go:build integration
+
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/outbox"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/testenv"
+)
+
+const appFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-events
+  helm:
+    values:
+      scaling: {enabled: false, min: 1}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// receiver is a CloudEvents sink over HTTP (binary mode) that can be down: it then
+// answers 503 and keeps nothing.
+type receiver struct {
+	down atomic.Bool
+	mu   sync.Mutex
+	got  []received
+	ids  map[string]bool
+}
+
+type received struct {
+	seq        int
+	id, typ    string
+	source     string
+	contentTyp string
+	body       string
+}
+
+func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rv.down.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	var body strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Body.Read(buf)
+		body.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	seq, _ := strconv.Atoi(r.Header.Get("Ce-Sequence"))
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if id := r.Header.Get("Ce-Id"); !rv.ids[id] { // a repeat of a delivered event is acknowledged, not kept
+		rv.ids[id] = true
+		rv.got = append(rv.got, received{seq: seq, id: id, typ: r.Header.Get("Ce-Type"), source: r.Header.Get("Ce-Source"),
+			contentTyp: r.Header.Get("Content-Type"), body: body.String()})
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (rv *receiver) events() []received {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return append([]received(nil), rv.got...)
+}
+
+// TestSinkDownThenUpAcrossARestart: the sink is down while a release goes through dev,
+// so every event waits in the Promotion's outbox with the failures counted; the
+// controller stops and another starts; the sink comes back and receives every event
+// once, in order, with nothing left in the outbox.
+func TestSinkDownThenUpAcrossARestart(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	rc := env.Config
+	rv := &receiver{ids: map[string]bool{}}
+	rv.down.Store(true)
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	sinks := []outbox.Sink{{Name: "audit", URL: srv.URL + "/events?token=s3cret"}}
+
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	cs := kubernetes.NewForConfigOrDie(rc)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go reportEveryRollout(ctx, cs, "web-events")
+	stop := start(t, rc, sinks)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}}}))
+	must(t, c.Create(ctx, &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web-1-0-0", Namespace: "default", Labels: map[string]string{ferryv1.LabelApplication: "web"}},
+		Spec: ferryv1.ReleaseSpec{Application: "web", Version: "1.0.0", Flow: "release", AppFile: appFile,
+			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: "1.0.0", Digest: "sha256:" + fmt.Sprintf("%064x", 7)}}}}))
+
+	p := wait(t, c, "the promotion ends while the sink is down, its events kept", func(p *ferryv1.Promotion) bool {
+		d := delivery(p, "audit")
+		return p.Status.Phase == ferryv1.PromotionSucceeded && len(p.Status.Outbox) == int(p.Status.EventSeq) && d != nil && d.Attempts >= 2
+	})
+	d := delivery(p, "audit")
+	if d.Delivered != 0 || !strings.Contains(d.LastError, "event 1 (dev.ferry.promotion.started): sink audit answered 503") || strings.Contains(d.LastError, "s3cret") {
+		t.Errorf("delivery while down: %+v", d)
+	}
+	if len(rv.events()) != 0 {
+		t.Fatalf("a down sink kept events: %v", rv.events())
+	}
+	stop()
+
+	stop = start(t, rc, sinks)
+	defer stop()
+	rv.down.Store(false)
+	p = wait(t, c, "every event delivered after the restart", func(p *ferryv1.Promotion) bool {
+		d := delivery(p, "audit")
+		return len(p.Status.Outbox) == 0 && d != nil && d.Delivered == p.Status.EventSeq
+	})
+	got := rv.events()
+	var types []string
+	for i, e := range got {
+		if e.seq != i+1 || e.id != fmt.Sprintf("%s-%d", p.UID, i+1) || e.source != "ferry.dev/default/promotions/web-1-0-0-dev" || e.contentTyp != "application/json" {
+			t.Errorf("event %d: %+v", i+1, e)
+		}
+		types = append(types, e.typ)
+	}
+	if len(got) != int(p.Status.EventSeq) {
+		t.Errorf("received %d events, the promotion raised %d", len(got), p.Status.EventSeq)
+	}
+	// freeze, upstream, approval (none needed), preDeploy, deploy, postDeploy, tests, done.
+	want := []string{"dev.ferry.promotion.started", "dev.ferry.step.started", "dev.ferry.step.finished", "dev.ferry.step.started", "dev.ferry.step.finished",
+		"dev.ferry.step.started", "dev.ferry.step.finished", "dev.ferry.hook.started", "dev.ferry.hook.finished",
+		"dev.ferry.deployment.started", "dev.ferry.deployment.finished", "dev.ferry.hook.started", "dev.ferry.hook.finished",
+		"dev.ferry.hook.started", "dev.ferry.hook.finished", "dev.ferry.step.finished", "dev.ferry.promotion.finished"}
+	if strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("event types in order:\n got %v\nwant %v", types, want)
+	}
+	if last := got[len(got)-1].body; !strings.Contains(last, `"application":"web"`) || !strings.Contains(last, `"stage":"dev"`) ||
+		!strings.Contains(last, `"reason":"PromotionSucceeded"`) || !strings.Contains(last, `"version":"1.0.0"`) {
+		t.Errorf("the last event's data: %s", last)
+	}
+}
+
+// start runs a controller with the sinks until the returned stop is called.
+func start(t *testing.T, rc *rest.Config, sinks []outbox.Sink) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true,
+			EventSinks: sinks, EventMaxBackoff: 2 * time.Second})
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("controller: %v", err)
+			}
+		})
+	}
+}
+
+func delivery(p *ferryv1.Promotion, sink string) *ferryv1.SinkDelivery {
+	for i := range p.Status.Deliveries {
+		if p.Status.Deliveries[i].Sink == sink {
+			return &p.Status.Deliveries[i]
+		}
+	}
+	return nil
+}
+
+func wait(t *testing.T, c client.Client, what string, ok func(*ferryv1.Promotion) bool) *ferryv1.Promotion {
+	t.Helper()
+	p := &ferryv1.Promotion{}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "web-1-0-0-dev"}, p); err == nil && ok(p) {
+			return p
+		}
+	}
+	t.Fatalf("%s: not within 60 s; status %+v", what, p.Status)
+	return nil
+}
+
+// reportEveryRollout plays the deployment controller for the namespace until ctx ends.
+func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
+	for ctx.Err() == nil {
+		if list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
+			for i := range list.Items {
+				d := &list.Items[i]
+				n := *d.Spec.Replicas
+				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
+				if !equality.Semantic.DeepEqual(d.Status, want) {
+					d.Status = want
+					_, _ = cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
