@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
 )
@@ -46,6 +48,10 @@ func (e *clusterEnv) testBlueGreen(t *testing.T) {
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, blueGreenNS, blueGreenApp)
+	// The engine and canary tests build these too; this one may run alone.
+	e.buildImage(t, "./examples/hello/smoke", "hello-smoke:1", "")
+	e.buildImage(t, "./examples/hello", "hello:3.0.0", "-X main.version=3.0.0")
+	e.buildImage(t, "./examples/hello", "hello:3.2.0", "-X main.version=3.2.0")
 	v1 := e.release(t, c, blueGreenNS, "3.0.0")
 	e.waitPhase(t, c, blueGreenNS, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
 	svc, err := e.cs.CoreV1().Services("e2e-bluegreen-hello").Get(ctx, "hello", metav1.GetOptions{})
@@ -130,10 +136,15 @@ func (e *clusterEnv) testBlueGreen(t *testing.T) {
 		// 3.5.0 passes its tests against the preview; the post-deploy hook added to the
 		// app file for it asks a Service that does not exist, and fails after the switch.
 		e.buildImage(t, "./examples/hello", "hello:3.5.0", "-X main.version=3.5.0")
+		withHook := strings.Replace(blueGreenApp, "  releaseType:", "  postDeploy:\n    - job: {name: check, image: "+e.cfg.RegistryAddr+
+			"/hello-smoke:1, env: {HELLO_URL: \"http://hello-nowhere/info\"}}\n  releaseType:", 1)
+		f, err := appfile.LoadBytes("ferry.yml", []byte(withHook), e.repo, appfile.Options{})
+		must(t, err)
+		built, err := appobject.Build(f, blueGreenNS, nil)
+		must(t, err)
 		app := &ferryv1.Application{}
 		must(t, c.Get(ctx, client.ObjectKey{Namespace: blueGreenNS, Name: "hello"}, app))
-		app.Spec.AppFile = strings.Replace(app.Spec.AppFile, "  releaseType:", "  postDeploy:\n    - job: {name: check, image: "+e.cfg.RegistryAddr+
-			"/hello-smoke:1, env: {HELLO_URL: \"http://hello-nowhere/info\"}}\n  releaseType:", 1)
+		app.Spec.AppFile = built.Spec.AppFile
 		must(t, c.Update(ctx, app))
 		ld := startLoad("http://"+svc.Spec.ClusterIP+"/info", 40, 4*time.Minute)
 		defer ld.stop()
