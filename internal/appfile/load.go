@@ -347,6 +347,15 @@ func (f *File) Merged() ([]byte, error) {
 	return yaml.Marshal(cp.Plain())
 }
 
+// ChangeRecordFor reports whether deployments to the stage open a change record: the
+// stage's createChangeRecord, else the deploy section's.
+func (a *App) ChangeRecordFor(stage string) bool {
+	if s, _, err := a.Stage(stage); err == nil && s.CreateChangeRecord != nil {
+		return *s.CreateChangeRecord
+	}
+	return a.Deploy.CreateChangeRecord != nil && *a.Deploy.CreateChangeRecord
+}
+
 // ReleaseTypeFor is the release strategy of the named stage: the stage's own
 // releaseType when it names a strategy, else deploy.releaseType. The deploy timeout is
 // taken separately (a stage may set only that).

@@ -30,6 +30,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/admission"
 	"ferry.dev/ferry/internal/controller/application"
+	"ferry.dev/ferry/internal/controller/changerecord"
 	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
@@ -169,6 +170,9 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller"),
 		RecordEvents: len(o.EventSinks) > 0}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
+	}
+	if err := (&changerecord.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {
 		if err := (&outbox.Reconciler{Client: mgr.GetClient(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff}).SetupWithManager(mgr); err != nil {

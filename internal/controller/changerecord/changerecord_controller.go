@@ -1,0 +1,154 @@
+// Package changerecord keeps a ChangeRecord for each deployment to a stage whose app
+// file asks for one (createChangeRecord): opened as soon as the Promotion's deploy step
+// began, closed when the Promotion ends: Succeeded, SucceededWithIssues (it failed and
+// the stage rolled back to the version verified before), or Failed. The record has the
+// Promotion's name and no owner, so it outlives the Promotion's pruning.
+package changerecord
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+)
+
+// +kubebuilder:rbac:groups=ferry.dev,resources=changerecords,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=ferry.dev,resources=changerecords/status,verbs=get;update;patch
+
+// Reconciler opens and closes ChangeRecords.
+type Reconciler struct {
+	client.Client
+	Now func() time.Time
+}
+
+// SetupWithManager registers the controller on Promotions.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named("changerecord").For(&ferryv1.Promotion{}).Complete(r)
+}
+
+// Reconcile opens the Promotion's record once its deploy began, and closes it once the
+// Promotion ended.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &ferryv1.Promotion{}
+	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	deploy := checkpoint(p, ferryv1.StepDeploy)
+	if deploy.StartedAt == nil {
+		return ctrl.Result{}, nil // nothing changed yet
+	}
+	rec := &ferryv1.ChangeRecord{}
+	err := r.Get(ctx, req.NamespacedName, rec)
+	switch {
+	case apierrors.IsNotFound(err):
+		want, rel, err := r.wanted(ctx, p)
+		if err != nil || !want {
+			return ctrl.Result{}, err
+		}
+		if rec, err = r.open(ctx, p, rel, deploy.StartedAt.Time); err != nil {
+			return ctrl.Result{}, err
+		}
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	if rec.Status.Result != ferryv1.ChangeOpen {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, r.close(ctx, p, rec)
+}
+
+// wanted reports whether the Promotion's stage keeps change records, from the app file
+// of its Release.
+func (r *Reconciler) wanted(ctx context.Context, p *ferryv1.Promotion) (bool, *ferryv1.Release, error) {
+	rel := &ferryv1.Release{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
+		return false, nil, client.IgnoreNotFound(err)
+	}
+	file, err := appfile.LoadBytes("release "+rel.Name, []byte(rel.Spec.AppFile), "", appfile.Options{})
+	if err != nil {
+		return false, nil, nil // the promotion controller reports a broken app file
+	}
+	return file.App.ChangeRecordFor(p.Spec.Stage), rel, nil
+}
+
+// open creates the record, Open, with what is known of the change.
+func (r *Reconciler) open(ctx context.Context, p *ferryv1.Promotion, rel *ferryv1.Release, at time.Time) (*ferryv1.ChangeRecord, error) {
+	rec := &ferryv1.ChangeRecord{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: map[string]string{
+			ferryv1.LabelApplication: p.Spec.Application, ferryv1.LabelStage: p.Spec.Stage}},
+		Spec: ferryv1.ChangeRecordSpec{Application: p.Spec.Application, Stage: p.Spec.Stage, Release: rel.Name, Version: rel.Spec.Version,
+			Promotion: p.Name, Approvers: p.Status.Approvals, OpenedAt: metav1.NewTime(at)},
+	}
+	if g := rel.Spec.Git; g != nil {
+		rec.Spec.Commit, rec.Spec.RepoURL = g.Commit, g.RepoURL
+	}
+	if err := r.Create(ctx, rec); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("opening the change record %s: %w", p.Name, err)
+	}
+	rec.Status = ferryv1.ChangeRecordStatus{Result: ferryv1.ChangeOpen, Log: deploymentLog(p)}
+	if err := r.Status().Update(ctx, rec); err != nil {
+		return nil, fmt.Errorf("opening the change record %s: %w", p.Name, err)
+	}
+	return rec, nil
+}
+
+// close writes the result once the Promotion ended, and the log so far meanwhile.
+func (r *Reconciler) close(ctx context.Context, p *ferryv1.Promotion, rec *ferryv1.ChangeRecord) error {
+	result := Result(p)
+	log := deploymentLog(p)
+	if result == ferryv1.ChangeOpen && fmt.Sprint(log) == fmt.Sprint(rec.Status.Log) {
+		return nil
+	}
+	rec.Status.Result, rec.Status.Log = result, log
+	if result != ferryv1.ChangeOpen {
+		now := metav1.NewTime(r.Now())
+		rec.Status.ClosedAt, rec.Status.Message = &now, p.Status.Message
+	}
+	return r.Status().Update(ctx, rec)
+}
+
+// Result is how the Promotion's change ended (Open while it runs).
+func Result(p *ferryv1.Promotion) ferryv1.ChangeResult {
+	switch p.Status.Phase {
+	case ferryv1.PromotionSucceeded:
+		return ferryv1.ChangeSucceeded
+	case ferryv1.PromotionFailed, ferryv1.PromotionSuperseded:
+		if checkpoint(p, ferryv1.StepRollbackTests).Phase == ferryv1.CheckpointSucceeded {
+			return ferryv1.ChangeSucceededWithIssues
+		}
+		return ferryv1.ChangeFailed
+	}
+	return ferryv1.ChangeOpen
+}
+
+// deploymentLog is each step that ran: its name, phase, duration and message.
+func deploymentLog(p *ferryv1.Promotion) []string {
+	var out []string
+	for _, c := range p.Status.Checkpoints {
+		took := ""
+		if c.StartedAt != nil && c.FinishedAt != nil {
+			took = " in " + c.FinishedAt.Sub(c.StartedAt.Time).String()
+		}
+		out = append(out, fmt.Sprintf("%s: %s%s: %s", c.Name, c.Phase, took, c.Message))
+	}
+	return out
+}
+
+func checkpoint(p *ferryv1.Promotion, name string) ferryv1.Checkpoint {
+	for _, c := range p.Status.Checkpoints {
+		if c.Name == name {
+			return c
+		}
+	}
+	return ferryv1.Checkpoint{}
+}
