@@ -34,6 +34,8 @@ func Type(reason, step string) string {
 		return "dev.ferry.promotion.started"
 	case "PromotionSucceeded", "PromotionFailed", "Superseded":
 		return "dev.ferry.promotion.finished"
+	case "StepFailed":
+		return "dev.ferry.step.failed"
 	case "RollbackStarted":
 		return "dev.ferry.rollback.started"
 	case "RolledBack", "RollbackFailed":

@@ -21,6 +21,7 @@ func TestTypes(t *testing.T) {
 		{"RollbackStarted", ferryv1.StepRollback, "dev.ferry.rollback.started"},
 		{"RolledBack", ferryv1.StepRollback, "dev.ferry.rollback.finished"},
 		{"PromotionFailed", ferryv1.StepTests, "dev.ferry.promotion.finished"},
+		{"StepFailed", ferryv1.StepTests, "dev.ferry.step.failed"},
 		{"Analysis", ferryv1.StepDeploy, "dev.ferry.analysis.finished"},
 		{"CanaryAborted", ferryv1.StepDeploy, "dev.ferry.deployment.progressed"},
 	} {

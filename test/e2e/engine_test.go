@@ -25,6 +25,7 @@ import (
 	"ferry.dev/ferry/internal/cli/logs"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -42,6 +43,7 @@ build: {buildType: go, artifact: hello}
 deploy:
   namespace: e2e-hello
   releaseType: {deployTimeout: 120}
+  createChangeRecord: true
   helm:
     values:
       scaling: {enabled: false, min: 2}
@@ -61,7 +63,9 @@ deploy:
 // tests in dev: dev returns to 3.0.0 by itself, 3.0.0's tests run again, dev answers
 // 3.0.0, and the Promotion says why.
 func (e *clusterEnv) testEngine(t *testing.T) {
-	ctx := e.runController(t, "", "127.0.0.1:19443")
+	events := newEventReceiver()
+	defer events.srv.Close()
+	ctx := e.runController(t, "", "127.0.0.1:19443", outbox.Sink{Name: "receiver", URL: events.srv.URL})
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, engineNS, engineApp)
@@ -146,6 +150,10 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		}
 	}
 
+	// Every step reached the event sink, in order, and the change records closed.
+	e.checkEvents(t, events, v1.Name, v2.Name)
+	e.checkChangeRecords(t, c, v1.Name, v2.Name)
+
 	// `ferry history` lists the promotions newest first, with approvers and the failure.
 	var out bytes.Buffer
 	must(t, history.Print(ctx, c, engineNS, "hello", "", &out))
@@ -159,13 +167,13 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 
 // runController runs the controller in this process for namespace ns ("" for all), with
 // its admission webhook on webhookAddr, until the test ends.
-func (e *clusterEnv) runController(t *testing.T, ns, webhookAddr string) context.Context {
+func (e *clusterEnv) runController(t *testing.T, ns, webhookAddr string, sinks ...outbox.Sink) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: ns, SeveralPerProcess: true,
-			WebhookAddr: webhookAddr})
+			WebhookAddr: webhookAddr, EventSinks: sinks})
 	}()
 	t.Cleanup(func() {
 		cancel()

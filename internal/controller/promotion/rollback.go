@@ -22,7 +22,7 @@ import (
 // instead of repeating the failed step.
 func (r *Reconciler) startRollback(ctx context.Context, f *facts, failed *stepFailure) (ctrl.Result, error) {
 	prom := f.prom
-	r.event(prom, corev1.EventTypeWarning, "PromotionFailed", failed.step, failed.msg)
+	r.event(prom, corev1.EventTypeWarning, "StepFailed", failed.step, failed.msg)
 	r.markFailed(prom, failed.step, failed.msg)
 	prom.Status.Phase, prom.Status.Message = ferryv1.PromotionRollingBack, "rolling back after: "+failed.Error()
 	r.event(prom, corev1.EventTypeWarning, "RollbackStarted", ferryv1.StepRollback, prom.Status.Message)
@@ -117,6 +117,7 @@ func (r *Reconciler) endRollback(p *ferryv1.Promotion, msg string, ok bool) {
 		reason, eventType = "RollbackFailed", corev1.EventTypeWarning
 	}
 	r.event(p, eventType, reason, ferryv1.StepRollback, msg)
+	r.event(p, corev1.EventTypeWarning, "PromotionFailed", ferryv1.StepRollback, msg)
 	setCondition(p, ferryv1.ConditionReady, metav1.ConditionFalse, reason, msg)
 	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionFalse, reason, msg)
 }
