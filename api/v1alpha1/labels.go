@@ -16,4 +16,10 @@ const (
 	// AnnotationVersion is the Release's version on its Promotions (versions may hold
 	// characters labels cannot).
 	AnnotationVersion = "ferry.dev/version"
+	// AnnotationCreatedBy is who created a Release, as the API server named them to
+	// `ferry release`.
+	AnnotationCreatedBy = "ferry.dev/created-by"
+	// AnnotationSlackThread keeps, on a Release, the Slack thread its delivery is told
+	// in: CHANNEL/TS, one annotation per notifier (suffixed with its name).
+	AnnotationSlackThread = "ferry.dev/slack-thread-"
 )

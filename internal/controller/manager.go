@@ -67,7 +67,8 @@ type Options struct {
 	// SeveralPerProcess allows more than one manager in a process (tests start one per
 	// API server); controller names are otherwise unique per process.
 	SeveralPerProcess bool
-	// EventSinks receive every Promotion's CloudEvents (none: no outbox is kept);
+	// EventSinks receive every Promotion's events, as CloudEvents or Slack replies
+	// (none: no outbox is kept);
 	// EventMaxBackoff bounds the wait between tries of a sink that failed (default 1m).
 	EventSinks      []outbox.Sink
 	EventMaxBackoff time.Duration
@@ -175,7 +176,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {
-		if err := (&outbox.Reconciler{Client: mgr.GetClient(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff}).SetupWithManager(mgr); err != nil {
+		if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the outbox reconciler: %w", err)
 		}
 	}

@@ -59,6 +59,8 @@ type Options struct {
 	RepoURL     string
 	// CommittedAt is when the commit was made (zero: unknown).
 	CommittedAt time.Time
+	// CreatedBy is who asks for the Release, as the API server named them.
+	CreatedBy string
 }
 
 // flow picks the flow from the git facts: a pull request, a branch other than the main
@@ -107,6 +109,9 @@ func Create(ctx context.Context, c client.Client, res Resolver, o Options) (*fer
 			Labels: map[string]string{ferryv1.LabelApplication: o.Application},
 		},
 		Spec: ferryv1.ReleaseSpec{Application: o.Application, Version: version, Flow: o.flow(), Images: images, AppFile: app.Spec.AppFile},
+	}
+	if o.CreatedBy != "" {
+		rel.Annotations = map[string]string{ferryv1.AnnotationCreatedBy: o.CreatedBy}
 	}
 	if o.Commit != "" {
 		rel.Spec.Git = &ferryv1.GitInfo{Commit: o.Commit, Branch: o.Branch, RepoURL: o.RepoURL}

@@ -25,6 +25,7 @@ type options struct {
 	s          iostreams.Streams
 	kubeconfig string
 	sinks      []string
+	slack      outbox.Slack
 	ctl        controller.Options
 }
 
@@ -57,6 +58,10 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.IntVar(&o.ctl.Burst, "kube-api-burst", 200, "burst of requests to the API server")
 	f.StringArrayVar(&o.sinks, "event-sink", nil, "NAME=URL: send every step's CloudEvent there, in order, retried until it answers (repeatable)")
 	f.DurationVar(&o.ctl.EventMaxBackoff, "event-max-backoff", time.Minute, "longest wait between tries of an event sink that failed")
+	f.StringVar(&o.slack.Channel, "slack-channel", "", "tell each delivery in a thread of this Slack channel (with --slack-token-secret)")
+	f.StringVar(&o.slack.TokenSecret, "slack-token-secret", "", "NAMESPACE/NAME/KEY of the Secret holding the Slack bot token")
+	f.StringVar(&o.slack.APIURL, "slack-api-url", "https://slack.com/api", "base URL of Slack's Web API")
+	f.StringVar(&o.slack.ApproveURL, "approve-url", "", "where people approve, linked from Slack (APP and STAGE are filled in)")
 	return cmd
 }
 
@@ -77,6 +82,16 @@ func (o *options) validate() error {
 		}
 		seen[name] = true
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: name, URL: raw})
+	}
+	if (o.slack.Channel == "") != (o.slack.TokenSecret == "") {
+		return errors.New("--slack-channel and --slack-token-secret go together")
+	}
+	if o.slack.Channel != "" {
+		if len(strings.Split(o.slack.TokenSecret, "/")) != 3 {
+			return fmt.Errorf("--slack-token-secret %q: expected NAMESPACE/NAME/KEY", o.slack.TokenSecret)
+		}
+		slack := o.slack
+		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "slack", Slack: &slack})
 	}
 	return nil
 }

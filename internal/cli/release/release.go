@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ferry.dev/ferry/internal/approval"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
@@ -84,6 +85,10 @@ func (o *options) run(ctx context.Context) error {
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		return err
+	}
+	// Who asks is told in notifications; an API server that cannot say leaves it out.
+	if who, err := approval.WhoAmI(ctx, rc); err == nil {
+		o.rel.CreatedBy = who.User
 	}
 	rel, err := release.Create(ctx, c, release.Registry{}, o.rel)
 	if err != nil {

@@ -6,14 +6,18 @@ package outbox
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,23 +28,61 @@ import (
 	"ferry.dev/ferry/internal/outbox"
 )
 
-// Sink is a named receiver of CloudEvents.
+// Sink is a named receiver of the events: CloudEvents over HTTP to URL, or, with
+// Slack set, replies in each delivery's Slack thread.
 type Sink struct {
-	Name string
-	URL  string
+	Name  string
+	URL   string
+	Slack *Slack
 }
+
+// +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=patch
+// +kubebuilder:rbac:groups=ferry.dev,resources=releases,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconciler sends Promotions' outboxes.
 type Reconciler struct {
 	client.Client
-	Sinks []Sink
+	// APIReader reads what is never cached (the Slack token's Secret).
+	APIReader client.Reader
+	Sinks     []Sink
 	// MaxBackoff bounds the wait between tries (default 1 minute).
 	MaxBackoff time.Duration
 	// Timeout bounds one send (default 5 s).
 	Timeout time.Duration
 	Now     func() time.Time
 
-	ce cloudevents.Client
+	ce   cloudevents.Client
+	http *http.Client
+	// acked remembers, per Promotion and sink, the last event this process saw a sink
+	// take (an ack): a reconcile that reads a copy older than its own write does not
+	// send again. Entries older than an hour go (sweep).
+	acked     sync.Map
+	sweptMu   sync.Mutex
+	lastSwept time.Time
+}
+
+// ack is what acked holds.
+type ack struct {
+	seq int64
+	at  time.Time
+}
+
+// sweep forgets acks older than an hour, at most every ten minutes: no cache is that
+// far behind.
+func (r *Reconciler) sweep(now time.Time) {
+	r.sweptMu.Lock()
+	defer r.sweptMu.Unlock()
+	if now.Sub(r.lastSwept) < 10*time.Minute {
+		return
+	}
+	r.lastSwept = now
+	r.acked.Range(func(k, v any) bool {
+		if now.Sub(v.(ack).at) > time.Hour {
+			r.acked.Delete(k)
+		}
+		return true
+	})
 }
 
 // SetupWithManager registers the controller: it wakes for Promotions with events some
@@ -56,6 +98,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	r.http = &http.Client{Timeout: cmp.Or(r.Timeout, 5*time.Second)}
 	pending := predicate.Funcs{
 		CreateFunc:  func(e event.CreateEvent) bool { return hasOutbox(e.Object) },
 		UpdateFunc:  func(e event.UpdateEvent) bool { return hasOutbox(e.ObjectNew) },
@@ -72,27 +115,35 @@ func hasOutbox(o client.Object) bool {
 }
 
 // Reconcile sends each sink the events it lacks, oldest first, stopping at the first
-// failure (a later event must not arrive before an earlier one), then writes how far
-// each sink got, and drops the events every sink has.
+// failure (a later event must not arrive before an earlier one), writing each sink's
+// progress as soon as it changes, then drops the events every sink has.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	p := &ferryv1.Promotion{}
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	base := p.DeepCopy()
 	now := r.Now()
+	r.sweep(now)
 	var wait time.Duration
 	names := make([]string, 0, len(r.Sinks))
 	for _, s := range r.Sinks {
 		names = append(names, s.Name)
-		if w := r.deliver(ctx, p, s, now); w > 0 && (wait == 0 || w < wait) {
+		w, err := r.deliver(ctx, p, s, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if w > 0 && (wait == 0 || w < wait) {
 			wait = w
 		}
 	}
+	base := p.DeepCopy()
 	outbox.Trim(p, names)
+	if len(p.Status.Outbox) == len(base.Status.Outbox) {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	// The trim must not drop an event the promotion controller added meanwhile.
 	if err := r.Status().Patch(ctx, p, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsConflict(err) {
-			// Another write came first: what was sent is sent again (at least once).
 			return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 		}
 		return ctrl.Result{}, err
@@ -101,11 +152,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // deliver sends one sink its pending events; it returns how long to wait before the
-// next try when one failed or the backoff has not ended, else 0.
-func (r *Reconciler) deliver(ctx context.Context, p *ferryv1.Promotion, s Sink, now time.Time) time.Duration {
+// next try when one failed or the backoff has not ended, else 0. The sink's progress is
+// written after each event it took (a crash between a send and that write sends the
+// event again: at least once) and after a failure.
+func (r *Reconciler) deliver(ctx context.Context, p *ferryv1.Promotion, s Sink, now time.Time) (time.Duration, error) {
 	d := outbox.Delivery(p, s.Name)
+	key := string(p.UID) + "/" + s.Name
+	if seen, ok := r.acked.Load(key); ok && seen.(ack).seq > d.Delivered {
+		d.Delivered, d.Attempts, d.NextAttemptAt, d.LastError = seen.(ack).seq, 0, nil, ""
+	}
 	if d.NextAttemptAt != nil && d.NextAttemptAt.After(now) {
-		return d.NextAttemptAt.Sub(now)
+		return d.NextAttemptAt.Sub(now), nil
 	}
 	for _, e := range outbox.Pending(p, s.Name) {
 		if err := r.send(ctx, p, s, e); err != nil {
@@ -114,12 +171,31 @@ func (r *Reconciler) deliver(ctx context.Context, p *ferryv1.Promotion, s Sink, 
 			wait := outbox.Backoff(d.Attempts, cmp.Or(r.MaxBackoff, time.Minute))
 			next := metav1.NewMicroTime(now.Add(wait))
 			d.NextAttemptAt, d.LastError = &next, fmt.Sprintf("event %d (%s): %v", e.Seq, e.Type, err)
-			return wait
+			return wait, r.saveDeliveries(ctx, p)
 		}
 		d = outbox.Delivery(p, s.Name)
 		d.Delivered, d.Attempts, d.NextAttemptAt, d.LastError = e.Seq, 0, nil, ""
+		r.acked.Store(key, ack{e.Seq, now})
+		if err := r.saveDeliveries(ctx, p); err != nil {
+			return 0, err
+		}
 	}
-	return 0
+	return 0, nil
+}
+
+// saveDeliveries writes the sinks' progress. This controller alone writes it, so no
+// lock is needed, and the promotion controller's writes never touch it.
+func (r *Reconciler) saveDeliveries(ctx context.Context, p *ferryv1.Promotion) error {
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"deliveries": p.Status.Deliveries}})
+	if err != nil {
+		return err
+	}
+	deliveries := p.Status.Deliveries
+	if err := r.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("recording the event deliveries of %s: %w", p.Name, err)
+	}
+	p.Status.Deliveries = deliveries // the answer may be older than what this process knows
+	return nil
 }
 
 // data is an event's payload.
@@ -135,8 +211,12 @@ type data struct {
 	Message     string `json:"message,omitempty"`
 }
 
-// send posts one event; the sink's URL never goes into an error (it may hold a token).
+// send delivers one event to the sink; the sink's URL never goes into an error (it may
+// hold a token).
 func (r *Reconciler) send(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
+	if s.Slack != nil {
+		return r.sendSlack(ctx, p, s, e)
+	}
 	ev := cloudevents.NewEvent()
 	ev.SetID(fmt.Sprintf("%s-%d", p.UID, e.Seq)) // the same on every try: a receiver can drop repeats
 	ev.SetSource("ferry.dev/" + p.Namespace + "/promotions/" + p.Name)

@@ -161,12 +161,16 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 // start runs a controller with the sinks until the returned stop is called.
 func start(t *testing.T, rc *rest.Config, sinks []outbox.Sink) func() {
 	t.Helper()
+	return startWith(t, rc, controller.Options{EventSinks: sinks, EventMaxBackoff: 2 * time.Second})
+}
+
+// startWith runs a controller with the options until the returned stop is called.
+func startWith(t *testing.T, rc *rest.Config, o controller.Options) func() {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true,
-			EventSinks: sinks, EventMaxBackoff: 2 * time.Second})
-	}()
+	o.MetricsAddr, o.ProbeAddr, o.SeveralPerProcess = "0", "0", true
+	go func() { done <- controller.Run(ctx, rc, o) }()
 	var once sync.Once
 	return func() {
 		once.Do(func() {

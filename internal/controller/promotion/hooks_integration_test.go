@@ -79,7 +79,7 @@ func TestHooksRunAsJobs(t *testing.T) {
 		for _, e := range evs.Items {
 			seen[e.Reason+"/"+e.Action] = true
 		}
-		for _, want := range []string{"StepStarted/preDeploy", "StepSucceeded/deploy", "PromotionFailed/postDeploy"} {
+		for _, want := range []string{"StepStarted/preDeploy", "StepSucceeded/deploy", "StepFailed/postDeploy", "RollbackStarted/rollback", "PromotionFailed/rollback"} {
 			if !seen[want] {
 				return fmt.Errorf("no %s event among %v", want, seen)
 			}

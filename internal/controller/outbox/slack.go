@@ -1,0 +1,170 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+)
+
+// Slack tells each delivery in one Slack thread through the Web API (chat.postMessage
+// with a bot token): the thread starts with the delivery (the Release) and each stage's
+// steps are replies. The token comes from a Secret at each use and never goes into a
+// message, an error or the status.
+type Slack struct {
+	Channel string
+	// TokenSecret is NAMESPACE/NAME/KEY of the Secret holding the bot token.
+	TokenSecret string
+	// APIURL is the Web API's base (https://slack.com/api).
+	APIURL string
+	// ApproveURL, when set, is where people approve: APP and STAGE are filled in.
+	ApproveURL string
+}
+
+// slackText is the reply an event makes in its delivery's thread; "" for events the
+// thread does not tell.
+func slackText(p *ferryv1.Promotion, e ferryv1.OutboxEvent, approveURL string) string {
+	stage := p.Spec.Stage
+	switch e.Type {
+	case "dev.ferry.deployment.started":
+		return "deploying to " + stage
+	case "dev.ferry.approval.requested":
+		text := fmt.Sprintf("approval needed in %s: %s; `ferry approve %s %s`", stage, e.Message, p.Spec.Application, stage)
+		if approveURL != "" {
+			link := strings.NewReplacer("APP", p.Spec.Application, "STAGE", stage).Replace(approveURL)
+			text += fmt.Sprintf(" or <%s|approve here>", link)
+		}
+		return text
+	case "dev.ferry.approval.granted":
+		var by []string
+		for _, a := range p.Status.Approvals {
+			by = append(by, a.User+" ("+a.Group+")")
+		}
+		return "approved in " + stage + " by " + strings.Join(by, ", ")
+	case "dev.ferry.rollback.finished":
+		return "rolled back in " + stage + ": " + e.Message
+	case "dev.ferry.promotion.finished":
+		switch e.Reason {
+		case "PromotionSucceeded":
+			return stage + " done"
+		case "Superseded":
+			return stage + ": " + e.Message
+		}
+		if e.Step == ferryv1.StepRollback {
+			return "" // the rollback's end said it
+		}
+		return stage + " failed: " + e.Message
+	}
+	return ""
+}
+
+// sendSlack posts the event's reply, starting the delivery's thread first if it has
+// none yet (its timestamp is kept on the Release, so later stages reply to it).
+func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
+	text := slackText(p, e, s.Slack.ApproveURL)
+	if text == "" {
+		return nil
+	}
+	token, err := r.secretValue(ctx, s.Slack.TokenSecret)
+	if err != nil {
+		return fmt.Errorf("sink %s: %w", s.Name, err)
+	}
+	rel := &ferryv1.Release{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
+		return fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
+	}
+	key := ferryv1.AnnotationSlackThread + s.Name
+	thread := rel.Annotations[key]
+	if thread == "" {
+		ts, err := r.postSlack(ctx, s, token, "", deliveryText(rel))
+		if err != nil {
+			return err
+		}
+		thread = ts
+		patch := client.MergeFrom(rel.DeepCopy())
+		if rel.Annotations == nil {
+			rel.Annotations = map[string]string{}
+		}
+		rel.Annotations[key] = thread
+		if err := r.Patch(ctx, rel, patch); err != nil {
+			return fmt.Errorf("sink %s: keeping the thread on release %s: %w", s.Name, rel.Name, err)
+		}
+	}
+	_, err = r.postSlack(ctx, s, token, thread, text)
+	return err
+}
+
+// deliveryText opens a delivery's thread.
+func deliveryText(rel *ferryv1.Release) string {
+	text := fmt.Sprintf("delivery of %s %s started", rel.Spec.Application, rel.Spec.Version)
+	if by := rel.Annotations[ferryv1.AnnotationCreatedBy]; by != "" {
+		text += " by " + by
+	}
+	if g := rel.Spec.Git; g != nil {
+		repo := g.RepoURL
+		if repo == "" {
+			repo = "commit"
+		}
+		text += " from " + repo + "@" + g.Commit[:min(len(g.Commit), 12)]
+	}
+	return text
+}
+
+// postSlack calls chat.postMessage and returns the message's timestamp.
+func (r *Reconciler) postSlack(ctx context.Context, s Sink, token, thread, text string) (string, error) {
+	body := map[string]string{"channel": s.Slack.Channel, "text": text}
+	if thread != "" {
+		body["thread_ts"] = thread
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.Slack.APIURL, "/")+"/chat.postMessage", bytes.NewReader(b))
+	if err != nil {
+		return "", fmt.Errorf("sink %s: %w", s.Name, err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("sink %s not reached", s.Name)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+		TS    string `json:"ts"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&answer) != nil {
+		return "", fmt.Errorf("sink %s answered %d", s.Name, resp.StatusCode)
+	}
+	if !answer.OK || answer.TS == "" {
+		return "", fmt.Errorf("sink %s: Slack said %q", s.Name, answer.Error)
+	}
+	return answer.TS, nil
+}
+
+// secretValue reads NAMESPACE/NAME/KEY from the API (Secrets are never cached).
+func (r *Reconciler) secretValue(ctx context.Context, ref string) (string, error) {
+	parts := strings.Split(ref, "/")
+	if len(parts) != 3 {
+		return "", fmt.Errorf("the token Secret %q is not NAMESPACE/NAME/KEY", ref)
+	}
+	sec := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: parts[0], Name: parts[1]}, sec); err != nil {
+		return "", fmt.Errorf("the token Secret %s/%s: %w", parts[0], parts[1], err)
+	}
+	v, ok := sec.Data[parts[2]]
+	if !ok || len(v) == 0 {
+		return "", fmt.Errorf("the token Secret %s/%s has no key %s", parts[0], parts[1], parts[2])
+	}
+	return strings.TrimSpace(string(v)), nil
+}

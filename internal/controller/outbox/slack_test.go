@@ -1,0 +1,40 @@
+package outbox
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+)
+
+func TestSlackTexts(t *testing.T) {
+	p := &ferryv1.Promotion{Spec: ferryv1.PromotionSpec{Application: "shop", Stage: "dev"}}
+	for _, c := range []struct {
+		e    ferryv1.OutboxEvent
+		want string
+	}{
+		{ferryv1.OutboxEvent{Type: "dev.ferry.rollback.finished", Reason: "RolledBack", Message: "tests failed: ...; rolled back to 1.0.0"}, "rolled back in dev: tests failed: ...; rolled back to 1.0.0"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "PromotionFailed", Step: ferryv1.StepRollback, Message: "x"}, ""},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "PromotionFailed", Step: ferryv1.StepApproval, Message: "rejected by bob (leads): no"}, "dev failed: rejected by bob (leads): no"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "Superseded", Message: "superseded by shop-1-2-0"}, "dev: superseded by shop-1-2-0"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.hook.started"}, ""},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.approval.requested", Message: "waiting for 1 of [leads] to approve (0 so far)"}, "approval needed in dev: waiting for 1 of [leads] to approve (0 so far); `ferry approve shop dev`"},
+	} {
+		if got := slackText(p, c.e, ""); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.e.Type, c.e.Reason, got, c.want)
+		}
+	}
+}
+
+func TestDeliveryText(t *testing.T) {
+	rel := &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{}, Spec: ferryv1.ReleaseSpec{Application: "shop", Version: "1.2.0"}}
+	if got := deliveryText(rel); got != "delivery of shop 1.2.0 started" {
+		t.Error(got)
+	}
+	rel.Annotations = map[string]string{ferryv1.AnnotationCreatedBy: "system:serviceaccount:ci:builder"}
+	rel.Spec.Git = &ferryv1.GitInfo{Commit: "abc1234"}
+	if got := deliveryText(rel); got != "delivery of shop 1.2.0 started by system:serviceaccount:ci:builder from commit@abc1234" {
+		t.Error(got)
+	}
+}
