@@ -18,6 +18,8 @@ var debianPackages = []struct{ file, pkg string }{
 	{"conntrack", "conntrack"},
 	{"ip", "iproute2"},
 	{"mount", "mount"},
+	// An SMTP server on loopback for the tests of mail notifications.
+	{"/usr/lib/python3/dist-packages/aiosmtpd/__init__.py", "python3-aiosmtpd"},
 }
 
 // missingPackages lists the Debian packages whose files are not on this machine.

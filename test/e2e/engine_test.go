@@ -65,7 +65,9 @@ deploy:
 func (e *clusterEnv) testEngine(t *testing.T) {
 	events := newEventReceiver()
 	defer events.srv.Close()
-	ctx := e.runController(t, "", "127.0.0.1:19443", outbox.Sink{Name: "receiver", URL: events.srv.URL})
+	smtp := startSMTP(t)
+	ctx := e.runController(t, "", "127.0.0.1:19443", outbox.Sink{Name: "receiver", URL: events.srv.URL},
+		outbox.Sink{Name: "email", Email: &outbox.Email{Server: smtp.addr, From: "ferry@dev.test", To: []string{"hello-team@dev.test"}}})
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, engineNS, engineApp)
@@ -153,6 +155,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	// Every step reached the event sink, in order, and the change records closed.
 	e.checkEvents(t, events, v1.Name, v2.Name)
 	e.checkChangeRecords(t, c, v1.Name, v2.Name)
+	e.checkMail(t, smtp)
 
 	// `ferry history` lists the promotions newest first, with approvers and the failure.
 	var out bytes.Buffer

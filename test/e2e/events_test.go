@@ -6,8 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,4 +140,70 @@ func (e *clusterEnv) checkChangeRecords(t *testing.T, c client.Client, v1, v2 st
 		t.Logf("change record %s: %s %s, opened %s, closed %s", r.Name, r.Spec.Version, r.Status.Result,
 			r.Spec.OpenedAt.Format(metav1.RFC3339Micro), r.Status.ClosedAt)
 	}
+}
+
+// smtpServer is Debian's aiosmtpd on a loopback port, keeping each mail in a Maildir.
+type smtpServer struct {
+	addr, dir string
+}
+
+func startSMTP(t *testing.T) *smtpServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := l.Addr().String()
+	must(t, l.Close())
+	s := &smtpServer{addr: addr, dir: filepath.Join(t.TempDir(), "mail")}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", s.dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	eventually(t, 15*time.Second, "the SMTP server answers on "+addr, func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("%w (its output: %s)", err, out.String())
+		}
+		return c.Close()
+	})
+	return s
+}
+
+// subjects are the subjects of the mails received so far, and their count.
+func (s *smtpServer) subjects(t *testing.T) (map[string]int, int) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.dir, "new", "*"))
+	got := map[string]int{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		m, err := mail.ReadMessage(strings.NewReader(string(b)))
+		must(t, err)
+		got[m.Header.Get("Subject")]++
+	}
+	return got, len(files)
+}
+
+// checkMail: the people were told of each stage's end, each approval needed and the
+// rollback, once each.
+func (e *clusterEnv) checkMail(t *testing.T, s *smtpServer) {
+	t.Helper()
+	want := []string{"[ferry] hello 3.0.0 in dev: done", "[ferry] hello 3.0.0 in stage: approval needed", "[ferry] hello 3.0.0 in stage: done",
+		"[ferry] hello 3.0.0 in prod: approval needed", "[ferry] hello 3.0.0 in prod: done", "[ferry] hello 3.1.0 in dev: rolled back"}
+	eventually(t, 30*time.Second, "the mails", func() error {
+		got, n := s.subjects(t)
+		for _, w := range want {
+			if got[w] != 1 {
+				return fmt.Errorf("%q received %d times; all: %v (%d mails)", w, got[w], got, n)
+			}
+		}
+		if n != len(want) {
+			return fmt.Errorf("%d mails, want %d: %v", n, len(want), got)
+		}
+		return nil
+	})
 }

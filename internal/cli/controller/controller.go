@@ -26,6 +26,7 @@ type options struct {
 	kubeconfig string
 	sinks      []string
 	slack      outbox.Slack
+	email      outbox.Email
 	ctl        controller.Options
 }
 
@@ -62,6 +63,10 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.slack.TokenSecret, "slack-token-secret", "", "NAMESPACE/NAME/KEY of the Secret holding the Slack bot token")
 	f.StringVar(&o.slack.APIURL, "slack-api-url", "https://slack.com/api", "base URL of Slack's Web API")
 	f.StringVar(&o.slack.ApproveURL, "approve-url", "", "where people approve, linked from Slack (APP and STAGE are filled in)")
+	f.StringVar(&o.email.Server, "smtp-server", "", "mail approvals needed, stages done or failed and rollbacks through this SMTP server, host:port")
+	f.StringVar(&o.email.From, "mail-from", "ferry@localhost", "the mail's sender")
+	f.StringSliceVar(&o.email.To, "mail-to", nil, "the mail's recipients (with --smtp-server)")
+	f.StringVar(&o.email.Secret, "smtp-secret", "", "NAMESPACE/NAME of a Secret with the SMTP username and password (default: no authentication)")
 	return cmd
 }
 
@@ -92,6 +97,13 @@ func (o *options) validate() error {
 		}
 		slack := o.slack
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "slack", Slack: &slack})
+	}
+	if (o.email.Server == "") != (len(o.email.To) == 0) {
+		return errors.New("--smtp-server and --mail-to go together")
+	}
+	if o.email.Server != "" {
+		email := o.email
+		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "email", Email: &email})
 	}
 	return nil
 }

@@ -29,11 +29,12 @@ import (
 )
 
 // Sink is a named receiver of the events: CloudEvents over HTTP to URL, or, with
-// Slack set, replies in each delivery's Slack thread.
+// Slack set, replies in each delivery's Slack thread, or, with Email set, mail.
 type Sink struct {
 	Name  string
 	URL   string
 	Slack *Slack
+	Email *Email
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=patch
@@ -214,8 +215,11 @@ type data struct {
 // send delivers one event to the sink; the sink's URL never goes into an error (it may
 // hold a token).
 func (r *Reconciler) send(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
-	if s.Slack != nil {
+	switch {
+	case s.Slack != nil:
 		return r.sendSlack(ctx, p, s, e)
+	case s.Email != nil:
+		return r.sendEmail(ctx, p, s, e)
 	}
 	ev := cloudevents.NewEvent()
 	ev.SetID(fmt.Sprintf("%s-%d", p.UID, e.Seq)) // the same on every try: a receiver can drop repeats

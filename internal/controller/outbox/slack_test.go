@@ -38,3 +38,23 @@ func TestDeliveryText(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+func TestEmailSubjects(t *testing.T) {
+	p := &ferryv1.Promotion{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{ferryv1.AnnotationVersion: "1.2.0"}},
+		Spec: ferryv1.PromotionSpec{Application: "shop", Stage: "prod"}}
+	for _, c := range []struct {
+		e    ferryv1.OutboxEvent
+		want string
+	}{
+		{ferryv1.OutboxEvent{Type: "dev.ferry.approval.requested"}, "shop 1.2.0 in prod: approval needed"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "PromotionSucceeded"}, "shop 1.2.0 in prod: done"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "PromotionFailed", Step: ferryv1.StepApproval}, "shop 1.2.0 in prod: failed"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.promotion.finished", Reason: "PromotionFailed", Step: ferryv1.StepRollback}, ""},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.rollback.finished", Reason: "RolledBack"}, "shop 1.2.0 in prod: rolled back"},
+		{ferryv1.OutboxEvent{Type: "dev.ferry.deployment.started"}, ""},
+	} {
+		if got := emailSubject(p, c.e); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.e.Type, c.e.Reason, got, c.want)
+		}
+	}
+}

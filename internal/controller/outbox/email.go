@@ -1,0 +1,82 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/smtp"
+	"strings"
+	"time"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+)
+
+// Email sends a message through an SMTP server for the events people act on: an
+// approval needed, a stage done or failed, a rollback. Credentials, when the server
+// wants them, come from a Secret (keys username and password) at each use.
+type Email struct {
+	// Server is host:port.
+	Server string
+	From   string
+	To     []string
+	// Secret is NAMESPACE/NAME of the credentials; empty sends without authenticating.
+	Secret string
+}
+
+// emailSubject is the subject an event's message has; "" for events not mailed.
+func emailSubject(p *ferryv1.Promotion, e ferryv1.OutboxEvent) string {
+	what := p.Spec.Application + " " + p.Annotations[ferryv1.AnnotationVersion] + " in " + p.Spec.Stage
+	switch e.Type {
+	case "dev.ferry.approval.requested":
+		return what + ": approval needed"
+	case "dev.ferry.rollback.finished":
+		return what + ": rolled back"
+	case "dev.ferry.promotion.finished":
+		switch {
+		case e.Reason == "PromotionSucceeded":
+			return what + ": done"
+		case e.Step == ferryv1.StepRollback || e.Reason == "Superseded":
+			return "" // the rollback's mail said it; a superseded one did nothing
+		}
+		return what + ": failed"
+	}
+	return ""
+}
+
+// sendEmail mails the event when it is one people act on.
+func (r *Reconciler) sendEmail(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
+	subject := emailSubject(p, e)
+	if subject == "" {
+		return nil
+	}
+	m := s.Email
+	var auth smtp.Auth
+	if m.Secret != "" {
+		user, err := r.secretValue(ctx, m.Secret+"/username")
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name, err)
+		}
+		pass, err := r.secretValue(ctx, m.Secret+"/password")
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name, err)
+		}
+		host, _, _ := net.SplitHostPort(m.Server)
+		auth = smtp.PlainAuth("", user, pass, host)
+	}
+	body := fmt.Sprintf("%s\r\n\r\napplication: %s\r\nstage: %s\r\nversion: %s\r\npromotion: %s/%s\r\nstep: %s\r\nat: %s\r\n",
+		e.Message, p.Spec.Application, p.Spec.Stage, p.Annotations[ferryv1.AnnotationVersion], p.Namespace, p.Name, e.Step, e.Time.UTC().Format(time.RFC3339))
+	msg := strings.Join([]string{
+		"From: " + m.From,
+		"To: " + strings.Join(m.To, ", "),
+		"Subject: [ferry] " + subject,
+		"Date: " + e.Time.UTC().Format(time.RFC1123Z),
+		fmt.Sprintf("Message-ID: <%s-%d@ferry.dev>", p.UID, e.Seq), // the same on every try
+		"MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=utf-8",
+		"", body,
+	}, "\r\n")
+	if err := smtp.SendMail(m.Server, auth, m.From, m.To, []byte(msg)); err != nil {
+		return fmt.Errorf("sink %s: %s: %w", s.Name, m.Server, err)
+	}
+	return nil
+}
