@@ -172,7 +172,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		RecordEvents: len(o.EventSinks) > 0}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
 	}
-	if err := (&changerecord.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {

@@ -25,7 +25,9 @@ import (
 // Reconciler opens and closes ChangeRecords.
 type Reconciler struct {
 	client.Client
-	Now func() time.Time
+	// APIReader reads a record fresh when the cache has not seen it yet.
+	APIReader client.Reader
+	Now       func() time.Time
 }
 
 // SetupWithManager registers the controller on Promotions.
@@ -92,8 +94,20 @@ func (r *Reconciler) open(ctx context.Context, p *ferryv1.Promotion, rel *ferryv
 	if g := rel.Spec.Git; g != nil {
 		rec.Spec.Commit, rec.Spec.RepoURL = g.Commit, g.RepoURL
 	}
-	if err := r.Create(ctx, rec); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("opening the change record %s: %w", p.Name, err)
+	if err := r.Create(ctx, rec); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("opening the change record %s: %w", p.Name, err)
+		}
+		// Opened before and not in the cache yet: the API server's copy, which may be
+		// closed already, is the one to go on from.
+		got := &ferryv1.ChangeRecord{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rec), got); err != nil {
+			return nil, err
+		}
+		if got.Status.Result != "" {
+			return got, nil
+		}
+		rec = got
 	}
 	rec.Status = ferryv1.ChangeRecordStatus{Result: ferryv1.ChangeOpen, Log: deploymentLog(p)}
 	if err := r.Status().Update(ctx, rec); err != nil {
