@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -73,7 +71,7 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 	c, err := kubeclient.Ferry(rc)
 	must(t, err)
 	cs := kubernetes.NewForConfigOrDie(rc)
-	go reportEveryRollout(ctx, cs, "web-changes")
+	go testenv.ReportEveryRollout(ctx, cs, "web-changes")
 	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
 	must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: file, Stages: []ferryv1.StageSpec{
@@ -144,27 +142,6 @@ func waitFor(t *testing.T, check func() error) {
 		}
 	}
 	t.Fatalf("not within 60 s: %v", err)
-}
-
-// reportEveryRollout plays the deployment controller for the namespace until ctx ends.
-func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
-	for ctx.Err() == nil {
-		if list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
-			for i := range list.Items {
-				d := &list.Items[i]
-				n := *d.Spec.Replicas
-				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
-				if !equality.Semantic.DeepEqual(d.Status, want) {
-					d.Status = want
-					_, _ = cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func must(t *testing.T, err error) {

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -104,7 +102,7 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(rc)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go reportEveryRollout(ctx, cs, "web-events")
+	go testenv.ReportEveryRollout(ctx, cs, "web-events")
 	stop := start(t, rc, sinks)
 	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
 	must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
@@ -201,27 +199,6 @@ func wait(t *testing.T, c client.Client, what string, ok func(*ferryv1.Promotion
 	}
 	t.Fatalf("%s: not within 60 s; status %+v", what, p.Status)
 	return nil
-}
-
-// reportEveryRollout plays the deployment controller for the namespace until ctx ends.
-func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
-	for ctx.Err() == nil {
-		if list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
-			for i := range list.Items {
-				d := &list.Items[i]
-				n := *d.Spec.Replicas
-				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
-				if !equality.Semantic.DeepEqual(d.Status, want) {
-					d.Status = want
-					_, _ = cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func must(t *testing.T, err error) {

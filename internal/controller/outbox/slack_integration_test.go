@@ -97,7 +97,7 @@ func TestSlackThreadPerDelivery(t *testing.T) {
 	_, err = cs.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack"},
 		Data: map[string][]byte{"token": []byte("xoxb-test-token\n")}}, metav1.CreateOptions{})
 	must(t, err)
-	go reportEveryRollout(ctx, cs, "shop-slack")
+	go testenv.ReportEveryRollout(ctx, cs, "shop-slack")
 	stop := startWith(t, rc, controller.Options{EventSinks: []outbox.Sink{{Name: "slack", Slack: &outbox.Slack{Channel: "C0DELIVERY",
 		TokenSecret: "default/slack/token", APIURL: srv.URL + "/api/", ApproveURL: "https://ferry.example.com/apps/APP/stages/STAGE"}}}})
 	defer stop()

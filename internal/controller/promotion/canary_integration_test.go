@@ -4,17 +4,13 @@ package promotion_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -51,7 +47,7 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, c, cs := runEngine(t, rc)
-	go reportEveryRollout(ctx, cs, "web-canary")
+	go testenv.ReportEveryRollout(ctx, cs, "web-canary")
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: canaryFile, Stages: []ferryv1.StageSpec{
@@ -113,31 +109,6 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 	}
 }
 
-// reportEveryRollout plays the deployment controller for the namespace until ctx ends:
-// each Deployment whose status lags its spec is reported rolled out at its size.
-func reportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
-	for ctx.Err() == nil {
-		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-		if err == nil {
-			for i := range list.Items {
-				d := &list.Items[i]
-				n := *d.Spec.Replicas
-				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
-				if !equality.Semantic.DeepEqual(d.Status, want) {
-					d.Status = want
-					if _, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
-						fmt.Println("reporting", d.Name, "rolled out:", err)
-					}
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 const pausingFile = `build: {buildType: go, artifact: web}
 deploy:
   namespace: web-pausing
@@ -159,7 +130,7 @@ deploy:
 func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go reportEveryRollout(ctx, cs, "web-pausing")
+	go testenv.ReportEveryRollout(ctx, cs, "web-pausing")
 	cl := &ferryv1.Cluster{}
 	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
 	cl.Spec.PrometheusURL = "http://127.0.0.1:1"

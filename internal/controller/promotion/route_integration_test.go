@@ -64,7 +64,7 @@ func TestABTestRoutesMarkedRequests(t *testing.T) {
 	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
 	cl.Spec.Gateway = &ferryv1.GatewayRef{Namespace: "gateways", Name: "web"}
 	must(t, c.Update(ctx, cl))
-	go reportEveryRollout(ctx, cs, "shop-ab")
+	go testenv.ReportEveryRollout(ctx, cs, "shop-ab")
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: abFile, Stages: []ferryv1.StageSpec{
@@ -137,7 +137,7 @@ func TestABTestRoutesMarkedRequests(t *testing.T) {
 func TestABTestWithoutAGatewayFails(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go reportEveryRollout(ctx, cs, "shop-ab")
+	go testenv.ReportEveryRollout(ctx, cs, "shop-ab")
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: abFile, Stages: []ferryv1.StageSpec{
