@@ -178,14 +178,21 @@ func (s *smtpServer) subjects(t *testing.T) (map[string]int, int) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(s.dir, "new", "*"))
 	got := map[string]int{}
+	n := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		must(t, err)
 		m, err := mail.ReadMessage(strings.NewReader(string(b)))
 		must(t, err)
-		got[m.Header.Get("Subject")]++
+		// A Promotion to the unknown stage qa may get in before the admission webhook
+		// is installed (refused() tries until the webhook answers); it fails at once,
+		// and its mail says so. It is not part of the delivery.
+		if subject := m.Header.Get("Subject"); subject != "[ferry] hello hello-9-9-9 in qa: failed" {
+			got[subject]++
+			n++
+		}
 	}
-	return got, len(files)
+	return got, n
 }
 
 // checkMail: the people were told of each stage's end, each approval needed and the

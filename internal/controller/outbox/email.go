@@ -25,7 +25,11 @@ type Email struct {
 
 // emailSubject is the subject an event's message has; "" for events not mailed.
 func emailSubject(p *ferryv1.Promotion, e ferryv1.OutboxEvent) string {
-	what := p.Spec.Application + " " + p.Annotations[ferryv1.AnnotationVersion] + " in " + p.Spec.Stage
+	version := p.Annotations[ferryv1.AnnotationVersion]
+	if version == "" {
+		version = p.Spec.Release // a Promotion that failed before it knew its Release
+	}
+	what := p.Spec.Application + " " + version + " in " + p.Spec.Stage
 	switch e.Type {
 	case "dev.ferry.approval.requested":
 		return what + ": approval needed"
