@@ -82,15 +82,21 @@ func (c Config) applyBootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
-	if err != nil {
-		return err
-	}
-	ap, err := kubeapply.New(rc, "ferry-dev")
+	ap, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
 	return ap.ApplyManifest(ctx, manifest)
+}
+
+// adminApplier applies objects as the cluster's admin; a new one reads the API's
+// discovery anew.
+func (c Config) adminApplier() (*kubeapply.Applier, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
+	if err != nil {
+		return nil, err
+	}
+	return kubeapply.New(rc, "ferry-dev")
 }
 
 var corefileTmpl = template.Must(template.New("corefile").Parse(`# Only the cluster's own zones are served; other names are refused, never forwarded.

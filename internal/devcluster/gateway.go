@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"ferry.dev/ferry/internal/kubeapply"
 )
 
 // The dev cluster's Gateway: Traefik, a host process, implements it and sends each
@@ -56,11 +53,7 @@ func (c Config) installGateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig())
-	if err != nil {
-		return err
-	}
-	ap, err := kubeapply.New(rc, "ferry-dev")
+	ap, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
@@ -71,7 +64,7 @@ func (c Config) installGateway(ctx context.Context) error {
 	route := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if ap, err = kubeapply.New(rc, "ferry-dev"); err != nil {
+		if ap, err = c.adminApplier(); err != nil {
 			return err
 		}
 		ok, err := ap.Serves(route)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,4 +32,17 @@ func ReportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Eventually retries check every 100 ms until it passes, and fails the test with its
+// last error after timeout.
+func Eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = check(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("not within %s: %v", timeout, err)
 }

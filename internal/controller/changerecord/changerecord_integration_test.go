@@ -83,7 +83,7 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 			Spec: ferryv1.ReleaseSpec{Application: "web", Version: v, Flow: "release", AppFile: file,
 				Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: v, Digest: "sha256:" + fmt.Sprintf("%064x", i+1)}},
 				Git:    &ferryv1.GitInfo{Commit: fmt.Sprintf("%040x", i+10), RepoURL: "https://git.example.com/shop/web"}}}))
-		waitFor(t, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			_, err := approval.Decide(ctx, c, approval.Identity{User: "ann", Groups: []string{"leads"}},
 				approval.Request{Namespace: "default", Application: "web", Stage: "prod", Decision: ferryv1.DecisionApprove, Reason: "reviewed"})
 			return err
@@ -121,7 +121,7 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 func waitRecord(t *testing.T, c client.Client, name string, ok func(*ferryv1.ChangeRecord) bool) *ferryv1.ChangeRecord {
 	t.Helper()
 	r := &ferryv1.ChangeRecord{}
-	waitFor(t, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, r); err != nil {
 			return err
 		}
@@ -131,17 +131,6 @@ func waitRecord(t *testing.T, c client.Client, name string, ok func(*ferryv1.Cha
 		return nil
 	})
 	return r
-}
-
-func waitFor(t *testing.T, check func() error) {
-	t.Helper()
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = check(); err == nil {
-			return
-		}
-	}
-	t.Fatalf("not within 60 s: %v", err)
 }
 
 func must(t *testing.T, err error) {

@@ -111,12 +111,12 @@ func TestSlackThreadPerDelivery(t *testing.T) {
 		Spec: ferryv1.ReleaseSpec{Application: "shop", Version: "2.0.0", Flow: "release", AppFile: slackApp,
 			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/shop", Tag: "2.0.0", Digest: "sha256:" + fmt.Sprintf("%064x", 9)}},
 			Git:    &ferryv1.GitInfo{Commit: "0123456789abcdef0123456789abcdef01234567", RepoURL: "https://git.example.com/team/shop"}}}))
-	waitForIt(t, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		_, err := approval.Decide(ctx, c, approval.Identity{User: "ann", Groups: []string{"leads"}},
 			approval.Request{Namespace: "default", Application: "shop", Stage: "prod", Decision: ferryv1.DecisionApprove, Reason: "ok"})
 		return err
 	})
-	waitForIt(t, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		slack.mu.Lock()
 		defer slack.mu.Unlock()
 		if len(slack.posts) < 7 {
@@ -171,15 +171,4 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
-}
-
-func waitForIt(t *testing.T, check func() error) {
-	t.Helper()
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = check(); err == nil {
-			return
-		}
-	}
-	t.Fatalf("not within 60 s: %v", err)
 }
