@@ -32,7 +32,10 @@ type options struct {
 
 // NewCommand returns the controller verb.
 func NewCommand(s iostreams.Streams) *cobra.Command {
-	o := &options{s: s}
+	return newCommand(&options{s: s})
+}
+
+func newCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run Ferry's reconcilers (leader election, /metrics, /healthz, /readyz)",
@@ -76,10 +79,12 @@ func (o *options) validate() error {
 	}
 	seen := map[string]bool{}
 	for _, s := range o.sinks {
+		// Errors never repeat the URL: it may hold a token.
 		name, raw, ok := strings.Cut(s, "=")
-		u, err := url.Parse(raw)
-		if !ok || name == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			// The value is not repeated: its URL may hold a token.
+		if !ok || name == "" || strings.Contains(name, "/") {
+			return errors.New("--event-sink: expected NAME=http(s)://HOST/PATH")
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--event-sink %q: expected NAME=http(s)://HOST/PATH", name)
 		}
 		if seen[name] {
