@@ -58,6 +58,22 @@ type ChangeRecordStatus struct {
 	// Log is the deployment log: each step with its end and message, in order.
 	// +optional
 	Log []string `json:"log,omitempty"`
+	// ServiceNow is the change request kept in ServiceNow for this record, when the
+	// controller has a ServiceNow instance.
+	// +optional
+	ServiceNow *ExternalChange `json:"serviceNow,omitempty"`
+}
+
+// ExternalChange is a change request in another system.
+type ExternalChange struct {
+	// SysID is ServiceNow's id of the change_request.
+	SysID string `json:"sysID"`
+	// Number is its number people read (CHG0030001).
+	// +optional
+	Number string `json:"number,omitempty"`
+	// Closed says the request was closed there too.
+	// +optional
+	Closed bool `json:"closed,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -72,6 +72,8 @@ type Options struct {
 	// EventMaxBackoff bounds the wait between tries of a sink that failed (default 1m).
 	EventSinks      []outbox.Sink
 	EventMaxBackoff time.Duration
+	// ServiceNow, when set, mirrors every change record as a ServiceNow change request.
+	ServiceNow *changerecord.ServiceNow
 }
 
 // Scheme holds the kinds the controller reads and writes.
@@ -172,7 +174,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		RecordEvents: len(o.EventSinks) > 0}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
 	}
-	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ServiceNow: o.ServiceNow}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {

@@ -17,6 +17,7 @@ import (
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/changerecord"
 	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/kubeclient"
 )
@@ -27,6 +28,7 @@ type options struct {
 	sinks      []string
 	slack      outbox.Slack
 	email      outbox.Email
+	snow       changerecord.ServiceNow
 	ctl        controller.Options
 }
 
@@ -70,6 +72,8 @@ func newCommand(o *options) *cobra.Command {
 	f.StringVar(&o.email.From, "mail-from", "ferry@localhost", "the mail's sender")
 	f.StringSliceVar(&o.email.To, "mail-to", nil, "the mail's recipients (with --smtp-server)")
 	f.StringVar(&o.email.Secret, "smtp-secret", "", "NAMESPACE/NAME of a Secret with the SMTP username and password (default: no authentication)")
+	f.StringVar(&o.snow.URL, "servicenow-url", "", "keep every change record as a change_request in this ServiceNow instance too (with --servicenow-secret)")
+	f.StringVar(&o.snow.Secret, "servicenow-secret", "", "NAMESPACE/NAME of a Secret with the ServiceNow username and password")
 	return cmd
 }
 
@@ -109,6 +113,16 @@ func (o *options) validate() error {
 	if o.email.Server != "" {
 		email := o.email
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "email", Email: &email})
+	}
+	if (o.snow.URL == "") != (o.snow.Secret == "") {
+		return errors.New("--servicenow-url and --servicenow-secret go together")
+	}
+	if o.snow.URL != "" {
+		if u, err := url.Parse(o.snow.URL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+			return errors.New("--servicenow-url: expected https://INSTANCE.service-now.com")
+		}
+		snow := o.snow
+		o.ctl.ServiceNow = &snow
 	}
 	return nil
 }

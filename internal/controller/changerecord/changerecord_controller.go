@@ -21,13 +21,16 @@ import (
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=changerecords,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=ferry.dev,resources=changerecords/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconciler opens and closes ChangeRecords.
 type Reconciler struct {
 	client.Client
-	// APIReader reads a record fresh when the cache has not seen it yet.
+	// APIReader reads a record fresh when the cache has not seen it yet, and Secrets.
 	APIReader client.Reader
-	Now       func() time.Time
+	// ServiceNow, when set, mirrors each record as a ServiceNow change request.
+	ServiceNow *ServiceNow
+	Now        func() time.Time
 }
 
 // SetupWithManager registers the controller on Promotions.
@@ -63,10 +66,41 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case err != nil:
 		return ctrl.Result{}, err
 	}
-	if rec.Status.Result != ferryv1.ChangeOpen {
-		return ctrl.Result{}, nil
+	if err := r.mirrorOpen(ctx, rec); err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.close(ctx, p, rec)
+	if rec.Status.Result == ferryv1.ChangeOpen {
+		if err := r.close(ctx, p, rec); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, r.mirrorClose(ctx, rec)
+}
+
+// mirrorOpen makes the record's ServiceNow change request once.
+func (r *Reconciler) mirrorOpen(ctx context.Context, rec *ferryv1.ChangeRecord) error {
+	if r.ServiceNow == nil || rec.Status.ServiceNow != nil {
+		return nil
+	}
+	ext, err := r.snOpen(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("change record %s in ServiceNow: %w", rec.Name, err)
+	}
+	rec.Status.ServiceNow = ext
+	return r.Status().Update(ctx, rec)
+}
+
+// mirrorClose closes the ServiceNow change request once the record is closed.
+func (r *Reconciler) mirrorClose(ctx context.Context, rec *ferryv1.ChangeRecord) error {
+	ext := rec.Status.ServiceNow
+	if r.ServiceNow == nil || ext == nil || ext.Closed || rec.Status.Result == ferryv1.ChangeOpen || rec.Status.ClosedAt == nil {
+		return nil
+	}
+	if err := r.snClose(ctx, rec); err != nil {
+		return fmt.Errorf("change record %s in ServiceNow: %w", rec.Name, err)
+	}
+	ext.Closed = true
+	return r.Status().Update(ctx, rec)
 }
 
 // wanted reports whether the Promotion's stage keeps change records, from the app file

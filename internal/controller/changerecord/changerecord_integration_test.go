@@ -4,14 +4,17 @@ package changerecord_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +22,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
 	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/changerecord"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/testenv"
 )
@@ -55,12 +59,19 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 	}))
 	defer check.Close()
 	file := fmt.Sprintf(appFile, check.URL)
+	snow := &fakeServiceNow{byCorrelation: map[string]map[string]any{}}
+	snowSrv := httptest.NewServer(snow)
+	defer snowSrv.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	_, err := kubernetes.NewForConfigOrDie(rc).CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "servicenow"},
+		Data: map[string][]byte{"username": []byte("ferry-bot"), "password": []byte("pa55")}}, metav1.CreateOptions{})
+	must(t, err)
 	done := make(chan error, 1)
 	go func() {
-		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
+		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true,
+			ServiceNow: &changerecord.ServiceNow{URL: snowSrv.URL, Secret: "default/servicenow"}})
 	}()
 	defer func() {
 		cancel()
@@ -89,8 +100,9 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 			return err
 		})
 		rec := waitRecord(t, c, name+"-prod", func(r *ferryv1.ChangeRecord) bool {
-			return r.Status.Result != ferryv1.ChangeOpen && r.Status.Result != ""
+			return r.Status.Result != ferryv1.ChangeOpen && r.Status.Result != "" && r.Status.ServiceNow != nil && r.Status.ServiceNow.Closed
 		})
+		snow.check(t, rec, map[string]string{"1.0.0": "successful", "1.1.0": "successful_issues"}[v])
 		s := rec.Spec
 		if s.Application != "web" || s.Stage != "prod" || s.Release != name || s.Version != v || s.Promotion != name+"-prod" ||
 			s.Commit != fmt.Sprintf("%040x", i+10) || s.RepoURL != "https://git.example.com/shop/web" ||
@@ -113,8 +125,107 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 	// record of its own; and a stage without change records gets none.
 	list := &ferryv1.ChangeRecordList{}
 	must(t, c.List(ctx, list, client.InNamespace("default")))
-	if len(list.Items) != 2 {
-		t.Errorf("%d change records, want 2", len(list.Items))
+	if len(list.Items) != 2 || snow.posts != 2 {
+		t.Errorf("%d change records, %d change requests made in ServiceNow; want 2 of each", len(list.Items), snow.posts)
+	}
+}
+
+// fakeServiceNow is the Table API of change_request as ServiceNow documents it: a GET
+// with sysparm_query, a POST that answers 201 with the new record under "result", a
+// PATCH of /change_request/SYS_ID; basic authentication and JSON both ways. It keeps
+// what it was sent, and notes whatever ServiceNow would refuse.
+type fakeServiceNow struct {
+	mu            sync.Mutex
+	problems      []string
+	byCorrelation map[string]map[string]any
+	bySysID       map[string]map[string]any
+	posts         int
+}
+
+func (f *fakeServiceNow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bySysID == nil {
+		f.bySysID = map[string]map[string]any{}
+	}
+	if u, p, ok := r.BasicAuth(); !ok || u != "ferry-bot" || p != "pa55" {
+		f.problems = append(f.problems, "authentication of "+r.Method)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("Accept") != "application/json" || r.Method != http.MethodGet && r.Header.Get("Content-Type") != "application/json" {
+		f.problems = append(f.problems, "headers of "+r.Method+": "+r.Header.Get("Accept")+" "+r.Header.Get("Content-Type"))
+	}
+	const table = "/api/now/table/change_request"
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == table:
+		q := r.URL.Query()
+		id, _ := strings.CutPrefix(q.Get("sysparm_query"), "correlation_id=")
+		var result []any
+		if cr, ok := f.byCorrelation[id]; ok && q.Get("sysparm_limit") == "1" {
+			result = append(result, map[string]any{"sys_id": cr["sys_id"], "number": cr["number"]})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"result": result})
+	case r.Method == http.MethodPost && r.URL.Path == table:
+		var cr map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&cr); err != nil {
+			f.problems = append(f.problems, "a POST body that is not JSON")
+		}
+		f.posts++
+		cr["sys_id"], cr["number"] = fmt.Sprintf("5n%030d", f.posts), fmt.Sprintf("CHG%07d", 30000+f.posts)
+		f.byCorrelation[fmt.Sprint(cr["correlation_id"])] = cr
+		f.bySysID[fmt.Sprint(cr["sys_id"])] = cr
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"result": cr})
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, table+"/"):
+		cr, ok := f.bySysID[strings.TrimPrefix(r.URL.Path, table+"/")]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		var change map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&change); err != nil {
+			f.problems = append(f.problems, "a PATCH body that is not JSON")
+		}
+		for k, v := range change {
+			cr[k] = v
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"result": cr})
+	default:
+		f.problems = append(f.problems, r.Method+" "+r.URL.Path)
+		w.WriteHeader(http.StatusBadRequest)
+	}
+}
+
+// check compares the change request of the record with what it should hold.
+func (f *fakeServiceNow) check(t *testing.T, rec *ferryv1.ChangeRecord, closeCode string) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.problems) > 0 {
+		t.Errorf("requests ServiceNow would refuse: %v", f.problems)
+	}
+	cr := f.byCorrelation[string(rec.UID)]
+	s := rec.Spec
+	want := map[string]string{
+		"short_description": "Deploy web " + s.Version + " to prod", "type": "standard", "correlation_id": string(rec.UID),
+		"start_date": s.OpenedAt.UTC().Format("2006-01-02 15:04:05"), "end_date": rec.Status.ClosedAt.UTC().Format("2006-01-02 15:04:05"),
+		"state": "3", "close_code": closeCode, "sys_id": rec.Status.ServiceNow.SysID, "number": rec.Status.ServiceNow.Number,
+	}
+	for k, v := range want {
+		if fmt.Sprint(cr[k]) != v {
+			t.Errorf("%s: change_request %s = %v, want %s", s.Version, k, cr[k], v)
+		}
+	}
+	desc, notes := fmt.Sprint(cr["description"]), fmt.Sprint(cr["close_notes"])
+	if !strings.Contains(desc, "Commit: https://git.example.com/shop/web "+s.Commit) || !strings.Contains(desc, "Approved by: ann (leads)") {
+		t.Errorf("%s: description %q", s.Version, desc)
+	}
+	if !strings.HasPrefix(notes, rec.Status.Message) || !strings.Contains(notes, "\ndeploy: Succeeded in ") {
+		t.Errorf("%s: close notes %q", s.Version, notes)
+	}
+	if len(cr) != len(want)+2 {
+		t.Errorf("%s: change_request fields %v", s.Version, cr)
 	}
 }
 
