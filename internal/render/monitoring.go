@@ -76,8 +76,11 @@ func (p *plan) ruleGroup() map[string]any {
 	return map[string]any{
 		"name": p.name + ".ferry.rules",
 		"rules": []any{
-			rule(p.alertName("CrashLooping"), fmt.Sprintf(`increase(kube_pod_container_status_restarts_total{%s}[10m]) > 2`, sel), "5m",
-				p.name+" pod {{ $labels.pod }} is restarting repeatedly"),
+			// kube-prometheus' KubePodCrashLooping: a container seen waiting in CrashLoopBackOff
+			// at any point of the last 5 minutes, for a minute. The kubelet's growing back-off
+			// makes the waiting state come and go; the max over the window holds it.
+			rule(p.alertName("CrashLooping"), fmt.Sprintf(`max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff",%s}[5m]) >= 1`, sel), "1m",
+				p.name+" container {{ $labels.container }} in {{ $labels.pod }} is crash looping"),
 			rule(p.alertName("PodNotReady"), fmt.Sprintf(`sum by (pod) (kube_pod_status_ready{condition="false",%s}) > 0`, sel), "10m",
 				p.name+" pod {{ $labels.pod }} has not been ready for 10 minutes"),
 			rule(p.alertName("RolloutStuck"), fmt.Sprintf(`kube_deployment_status_condition{condition="Progressing",status="false",%s} == 1`, dep), "5m",
