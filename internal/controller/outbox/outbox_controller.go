@@ -29,12 +29,14 @@ import (
 )
 
 // Sink is a named receiver of the events: CloudEvents over HTTP to URL, or, with
-// Slack set, replies in each delivery's Slack thread, or, with Email set, mail.
+// Slack set, replies in each delivery's Slack thread, or, with Email set, mail, or,
+// with OTLP set, each finished Promotion's trace.
 type Sink struct {
 	Name  string
 	URL   string
 	Slack *Slack
 	Email *Email
+	OTLP  *OTLP
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=patch
@@ -61,6 +63,8 @@ type Reconciler struct {
 	acked     sync.Map
 	sweptMu   sync.Mutex
 	lastSwept time.Time
+	// exporters holds each OTLP sink's exporter by the sink's name.
+	exporters sync.Map
 }
 
 // ack is what acked holds.
@@ -220,6 +224,8 @@ func (r *Reconciler) send(ctx context.Context, p *ferryv1.Promotion, s Sink, e f
 		return r.sendSlack(ctx, p, s, e)
 	case s.Email != nil:
 		return r.sendEmail(ctx, p, s, e)
+	case s.OTLP != nil:
+		return r.sendOTLP(ctx, p, s, e)
 	}
 	ev := cloudevents.NewEvent()
 	ev.SetID(fmt.Sprintf("%s-%d", p.UID, e.Seq)) // the same on every try: a receiver can drop repeats
