@@ -29,6 +29,7 @@ type options struct {
 	slack      outbox.Slack
 	email      outbox.Email
 	snow       changerecord.ServiceNow
+	otlp       string
 	ctl        controller.Options
 }
 
@@ -72,6 +73,7 @@ func newCommand(o *options) *cobra.Command {
 	f.StringVar(&o.email.From, "mail-from", "ferry@localhost", "the mail's sender")
 	f.StringSliceVar(&o.email.To, "mail-to", nil, "the mail's recipients (with --smtp-server)")
 	f.StringVar(&o.email.Secret, "smtp-secret", "", "NAMESPACE/NAME of a Secret with the SMTP username and password (default: no authentication)")
+	f.StringVar(&o.otlp, "otlp-endpoint", "", "send each finished promotion's trace to this OpenTelemetry collector over OTLP/HTTP (default path /v1/traces)")
 	f.StringVar(&o.snow.URL, "servicenow-url", "", "keep every change record as a change_request in this ServiceNow instance too (with --servicenow-secret)")
 	f.StringVar(&o.snow.Secret, "servicenow-secret", "", "NAMESPACE/NAME of a Secret with the ServiceNow username and password")
 	return cmd
@@ -113,6 +115,12 @@ func (o *options) validate() error {
 	if o.email.Server != "" {
 		email := o.email
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "email", Email: &email})
+	}
+	if o.otlp != "" {
+		if u, err := url.Parse(o.otlp); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("--otlp-endpoint: expected http(s)://HOST[:PORT][/PATH]")
+		}
+		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "otlp", OTLP: &outbox.OTLP{Endpoint: o.otlp}})
 	}
 	if (o.snow.URL == "") != (o.snow.Secret == "") {
 		return errors.New("--servicenow-url and --servicenow-secret go together")

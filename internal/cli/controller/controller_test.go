@@ -23,6 +23,8 @@ func TestNotifierFlags(t *testing.T) {
 		{[]string{"--slack-channel", "C1", "--slack-token-secret", "ns/name"}, `--slack-token-secret "ns/name": expected NAMESPACE/NAME/KEY`, nil},
 		{[]string{"--slack-channel", "C1", "--slack-token-secret", "ns/name/token", "--smtp-server", "127.0.0.1:25", "--mail-to", "a@b"}, "", []string{"slack", "email"}},
 		{[]string{"--mail-to", "a@b"}, "--smtp-server and --mail-to go together", nil},
+		{[]string{"--event-sink", "audit=http://127.0.0.1:9/", "--otlp-endpoint", "https://otlp.example.com:4318?token=s3cret"}, "", []string{"audit", "otlp"}},
+		{[]string{"--otlp-endpoint", "otlp.example.com:4318/s3cret"}, "--otlp-endpoint: expected http(s)://HOST[:PORT][/PATH]", nil},
 	} {
 		o := &options{s: iostreams.Streams{}}
 		if err := newCommand(o).ParseFlags(c.args); err != nil {
