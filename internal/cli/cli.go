@@ -11,6 +11,7 @@ import (
 
 	clianalysis "ferry.dev/ferry/internal/cli/analysis"
 	"ferry.dev/ferry/internal/cli/apply"
+	"ferry.dev/ferry/internal/cli/answer"
 	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/bench"
 	"ferry.dev/ferry/internal/cli/controller"
@@ -48,7 +49,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),
-		logs.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
+		logs.NewCommand(s), answer.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
 		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func (r *Reconciler) postDeploy(ctx context.Context, f *facts) (bool, time.Durat
 
 // hooks runs the step's hooks in order, each to its end before the next: a job hook as
 // a Kubernetes Job in every target cluster, a webhook hook as a call to an outside
-// system. A hook that fails or outlives its timeout fails the step. Each hook's progress
+// system; the Extensions subscribed to the step come last, as webhook hooks. A hook that fails or outlives its timeout fails the step. Each hook's progress
 // is kept in status.hooks and Jobs have fixed names, so a resumed step neither starts a
 // Job again nor calls again a webhook that answered.
 func (r *Reconciler) hooks(ctx context.Context, f *facts, step string, of func(*appfile.App) []appfile.Hook) (bool, time.Duration, error) {
@@ -51,7 +52,11 @@ func (r *Reconciler) hooks(ctx context.Context, f *facts, step string, of func(*
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
-	hooks := of(app)
+	ext, err := r.extensionHooks(ctx, f.prom, step)
+	if err != nil {
+		return false, 0, err
+	}
+	hooks := append(slices.Clip(of(app)), ext...)
 	if len(hooks) == 0 {
 		setMessage(f.prom, step, "no hooks")
 		return true, 0, nil
