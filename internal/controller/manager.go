@@ -174,7 +174,8 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		RecordEvents: len(o.EventSinks) > 0}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the promotion reconciler: %w", err)
 	}
-	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ServiceNow: o.ServiceNow}).SetupWithManager(mgr); err != nil {
+	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ServiceNow: o.ServiceNow,
+		Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {

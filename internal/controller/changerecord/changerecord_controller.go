@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,7 +32,9 @@ type Reconciler struct {
 	APIReader client.Reader
 	// ServiceNow, when set, mirrors each record as a ServiceNow change request.
 	ServiceNow *ServiceNow
-	Now        func() time.Time
+	// Events records the record's opening and closing on it (nil records none).
+	Events events.EventRecorder
+	Now    func() time.Time
 }
 
 // SetupWithManager registers the controller on Promotions.
@@ -147,6 +151,7 @@ func (r *Reconciler) open(ctx context.Context, p *ferryv1.Promotion, rel *ferryv
 	if err := r.Status().Update(ctx, rec); err != nil {
 		return nil, fmt.Errorf("opening the change record %s: %w", p.Name, err)
 	}
+	r.event(rec, corev1.EventTypeNormal, "Opened", "open", fmt.Sprintf("change of %s to %s in %s opened", rec.Spec.Application, rec.Spec.Version, rec.Spec.Stage))
 	return rec, nil
 }
 
@@ -162,7 +167,24 @@ func (r *Reconciler) close(ctx context.Context, p *ferryv1.Promotion, rec *ferry
 		now := metav1.NewTime(r.Now())
 		rec.Status.ClosedAt, rec.Status.Message = &now, p.Status.Message
 	}
-	return r.Status().Update(ctx, rec)
+	if err := r.Status().Update(ctx, rec); err != nil {
+		return err
+	}
+	if result != ferryv1.ChangeOpen {
+		eventType := corev1.EventTypeNormal
+		if result == ferryv1.ChangeFailed {
+			eventType = corev1.EventTypeWarning
+		}
+		r.event(rec, eventType, "Closed", "close", fmt.Sprintf("closed %s: %s", result, p.Status.Message))
+	}
+	return nil
+}
+
+// event records a Kubernetes Event on the record.
+func (r *Reconciler) event(rec *ferryv1.ChangeRecord, eventType, reason, action, note string) {
+	if r.Events != nil {
+		r.Events.Eventf(rec, nil, eventType, reason, action, "%s", note)
+	}
 }
 
 // Result is how the Promotion's change ended (Open while it runs).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,24 @@ func TestChangeRecordsOpenAndClose(t *testing.T) {
 		if rec.Status.Result != want {
 			t.Errorf("%s: result %s (%s), want %s", v, rec.Status.Result, rec.Status.Message, want)
 		}
+		// Its opening and closing are Events on the record.
+		testenv.Eventually(t, 10*time.Second, func() error {
+			list, err := cs.EventsV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "regarding.kind=ChangeRecord,regarding.name=" + name + "-prod"})
+			if err != nil {
+				return err
+			}
+			var seen []string
+			for _, e := range list.Items {
+				seen = append(seen, e.Reason+": "+e.Note)
+			}
+			wantEvents := []string{"Opened: change of web to " + v + " in prod opened", "Closed: closed " + string(want) + ": " + rec.Status.Message}
+			slices.Sort(seen)
+			slices.Sort(wantEvents)
+			if !slices.Equal(seen, wantEvents) {
+				return fmt.Errorf("events %q, want %q", seen, wantEvents)
+			}
+			return nil
+		})
 		if v == "1.1.0" && (!strings.Contains(rec.Status.Message, "error budget exceeded") || !strings.Contains(rec.Status.Message, "rolled back to 1.0.0")) {
 			t.Errorf("1.1.0: message %s", rec.Status.Message)
 		}

@@ -654,6 +654,7 @@ func (r *Reconciler) update(p *ferryv1.Promotion, name string, fn func(*ferryv1.
 func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note string) {
 	if r.Events != nil {
 		r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
+		r.mirror(p, eventType, reason, action, note)
 	}
 	if r.RecordEvents {
 		outbox.Record(p, reason, action, note, r.Now())

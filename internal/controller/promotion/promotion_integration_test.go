@@ -117,6 +117,38 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 		}
 		return nil
 	})
+	// The stages' milestones are Events on the Release and the Application too.
+	eventually(t, func() error {
+		for _, want := range []struct{ kind, name, reason, note string }{
+			{"Release", "web-1-1-0", "PromotionSucceeded", "prod: web-1-1-0 verified in prod"},
+			{"Release", "web-1-1-0", "ApprovalGranted", "prod: "},
+			{"Application", "web", "PromotionSucceeded", "dev: web-1-1-0 verified in dev"},
+			{"Application", "web", "Superseded", "prod: superseded by web-1-1-0-prod"},
+			{"Promotion", "web-1-1-0-prod", "StepSucceeded", "step deploy succeeded"},
+		} {
+			if err := hasEvent(ctx, cs, want.kind, want.name, want.reason, want.note); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// hasEvent finds an Event about the named object with the reason and a note starting
+// with note.
+func hasEvent(ctx context.Context, cs kubernetes.Interface, kind, name, reason, note string) error {
+	list, err := cs.EventsV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "regarding.kind=" + kind + ",regarding.name=" + name})
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, e := range list.Items {
+		if e.Reason == reason && strings.HasPrefix(e.Note, note) && e.Regarding.UID != "" {
+			return nil
+		}
+		seen = append(seen, e.Reason+": "+e.Note)
+	}
+	return fmt.Errorf("no %s event %q on %s %s; it has %q", reason, note, kind, name, seen)
 }
 
 // runEngine runs the controller against rc until the test ends, creates the Cluster
