@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	clianalysis "ferry.dev/ferry/internal/cli/analysis"
-	"ferry.dev/ferry/internal/cli/apply"
 	"ferry.dev/ferry/internal/cli/answer"
+	"ferry.dev/ferry/internal/cli/apply"
 	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/bench"
 	"ferry.dev/ferry/internal/cli/controller"

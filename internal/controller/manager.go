@@ -35,6 +35,7 @@ import (
 	"ferry.dev/ferry/internal/controller/promotion"
 	"ferry.dev/ferry/internal/controller/release"
 	"ferry.dev/ferry/internal/deliverymetrics"
+	"ferry.dev/ferry/internal/messages"
 	"ferry.dev/ferry/internal/render"
 )
 
@@ -67,11 +68,13 @@ type Options struct {
 	// SeveralPerProcess allows more than one manager in a process (tests start one per
 	// API server); controller names are otherwise unique per process.
 	SeveralPerProcess bool
-	// EventSinks receive every Promotion's events, as CloudEvents or Slack replies
+	// EventSinks receive every Promotion's events: CloudEvents, Slack replies, mail or traces
 	// (none: no outbox is kept);
 	// EventMaxBackoff bounds the wait between tries of a sink that failed (default 1m).
 	EventSinks      []outbox.Sink
 	EventMaxBackoff time.Duration
+	// Messages are the templates of Slack and mail messages (default: built in).
+	Messages *messages.Set
 	// ServiceNow, when set, mirrors every change record as a ServiceNow change request.
 	ServiceNow *changerecord.ServiceNow
 }
@@ -179,7 +182,8 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
 	if len(o.EventSinks) > 0 {
-		if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff}).SetupWithManager(mgr); err != nil {
+		if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff,
+			Messages: o.Messages}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the outbox reconciler: %w", err)
 		}
 	}

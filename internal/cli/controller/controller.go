@@ -20,6 +20,7 @@ import (
 	"ferry.dev/ferry/internal/controller/changerecord"
 	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/messages"
 )
 
 type options struct {
@@ -30,6 +31,7 @@ type options struct {
 	email      outbox.Email
 	snow       changerecord.ServiceNow
 	otlp       string
+	templates  string
 	ctl        controller.Options
 }
 
@@ -73,6 +75,7 @@ func newCommand(o *options) *cobra.Command {
 	f.StringVar(&o.email.From, "mail-from", "ferry@localhost", "the mail's sender")
 	f.StringSliceVar(&o.email.To, "mail-to", nil, "the mail's recipients (with --smtp-server)")
 	f.StringVar(&o.email.Secret, "smtp-secret", "", "NAMESPACE/NAME of a Secret with the SMTP username and password (default: no authentication)")
+	f.StringVar(&o.templates, "message-templates", "", "a YAML file of Go templates that replace the built-in words of Slack and mail messages (see ferry's internal/messages/default.yaml)")
 	f.StringVar(&o.otlp, "otlp-endpoint", "", "send each finished promotion's trace to this OpenTelemetry collector over OTLP/HTTP (default path /v1/traces)")
 	f.StringVar(&o.snow.URL, "servicenow-url", "", "keep every change record as a change_request in this ServiceNow instance too (with --servicenow-secret)")
 	f.StringVar(&o.snow.Secret, "servicenow-secret", "", "NAMESPACE/NAME of a Secret with the ServiceNow username and password")
@@ -121,6 +124,13 @@ func (o *options) validate() error {
 			return errors.New("--otlp-endpoint: expected http(s)://HOST[:PORT][/PATH]")
 		}
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "otlp", OTLP: &outbox.OTLP{Endpoint: o.otlp}})
+	}
+	if o.templates != "" {
+		m, err := messages.Load(o.templates)
+		if err != nil {
+			return fmt.Errorf("--message-templates: %w", err)
+		}
+		o.ctl.Messages = m
 	}
 	if (o.snow.URL == "") != (o.snow.Secret == "") {
 		return errors.New("--servicenow-url and --servicenow-secret go together")

@@ -25,6 +25,7 @@ func TestNotifierFlags(t *testing.T) {
 		{[]string{"--mail-to", "a@b"}, "--smtp-server and --mail-to go together", nil},
 		{[]string{"--event-sink", "audit=http://127.0.0.1:9/", "--otlp-endpoint", "https://otlp.example.com:4318?token=s3cret"}, "", []string{"audit", "otlp"}},
 		{[]string{"--otlp-endpoint", "otlp.example.com:4318/s3cret"}, "--otlp-endpoint: expected http(s)://HOST[:PORT][/PATH]", nil},
+		{[]string{"--message-templates", "/nonexistent/messages.yaml"}, "--message-templates: open /nonexistent/messages.yaml: no such file or directory", nil},
 	} {
 		o := &options{s: iostreams.Streams{}}
 		if err := newCommand(o).ParseFlags(c.args); err != nil {

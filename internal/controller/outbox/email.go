@@ -9,6 +9,7 @@ import (
 	"time"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/messages"
 )
 
 // Email sends a message through an SMTP server for the events people act on: an
@@ -23,35 +24,39 @@ type Email struct {
 	Secret string
 }
 
-// emailSubject is the subject an event's message has; "" for events not mailed.
-func emailSubject(p *ferryv1.Promotion, e ferryv1.OutboxEvent) string {
-	version := p.Annotations[ferryv1.AnnotationVersion]
-	if version == "" {
-		version = p.Spec.Release // a Promotion that failed before it knew its Release
-	}
-	what := p.Spec.Application + " " + version + " in " + p.Spec.Stage
+// emailKind is the kind of mail an event makes; "" for events not mailed.
+func emailKind(e ferryv1.OutboxEvent) string {
 	switch e.Type {
 	case "dev.ferry.approval.requested":
-		return what + ": approval needed"
+		return messages.ApprovalNeeded
 	case "dev.ferry.rollback.finished":
-		return what + ": rolled back"
+		return messages.RolledBack
 	case "dev.ferry.promotion.finished":
 		switch {
 		case e.Reason == "PromotionSucceeded":
-			return what + ": done"
+			return messages.Done
 		case e.Step == ferryv1.StepRollback || e.Reason == "Superseded":
 			return "" // the rollback's mail said it; a superseded one did nothing
 		}
-		return what + ": failed"
+		return messages.Failed
 	}
 	return ""
 }
 
 // sendEmail mails the event when it is one people act on.
 func (r *Reconciler) sendEmail(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
-	subject := emailSubject(p, e)
-	if subject == "" {
+	kind := emailKind(e)
+	if kind == "" {
 		return nil
+	}
+	d := messageData(p, e, "")
+	subject, err := r.messages().MailSubject(kind, d)
+	if err != nil || subject == "" {
+		return err
+	}
+	body, err := r.messages().MailBody(d)
+	if err != nil {
+		return err
 	}
 	m := s.Email
 	var auth smtp.Auth
@@ -67,8 +72,6 @@ func (r *Reconciler) sendEmail(ctx context.Context, p *ferryv1.Promotion, s Sink
 		host, _, _ := net.SplitHostPort(m.Server)
 		auth = smtp.PlainAuth("", user, pass, host)
 	}
-	body := fmt.Sprintf("%s\r\n\r\napplication: %s\r\nstage: %s\r\nversion: %s\r\npromotion: %s/%s\r\nstep: %s\r\nat: %s\r\n",
-		e.Message, p.Spec.Application, p.Spec.Stage, p.Annotations[ferryv1.AnnotationVersion], p.Namespace, p.Name, e.Step, e.Time.UTC().Format(time.RFC3339))
 	msg := strings.Join([]string{
 		"From: " + m.From,
 		"To: " + strings.Join(m.To, ", "),

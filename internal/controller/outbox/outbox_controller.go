@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/messages"
 	"ferry.dev/ferry/internal/outbox"
 )
 
@@ -51,6 +52,8 @@ type Reconciler struct {
 	Sinks     []Sink
 	// MaxBackoff bounds the wait between tries (default 1 minute).
 	MaxBackoff time.Duration
+	// Messages are the notifications' templates (default: messages.Default()).
+	Messages *messages.Set
 	// Timeout bounds one send (default 5 s).
 	Timeout time.Duration
 	Now     func() time.Time
@@ -103,6 +106,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	if r.Messages == nil {
+		r.Messages = messages.Default()
+	}
 	r.http = &http.Client{Timeout: cmp.Or(r.Timeout, 5*time.Second)}
 	pending := predicate.Funcs{
 		CreateFunc:  func(e event.CreateEvent) bool { return hasOutbox(e.Object) },
@@ -112,6 +118,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).Named("outbox").
 		For(&ferryv1.Promotion{}, builder.WithPredicates(pending)).Complete(r)
+}
+
+// messages is the set of templates in use.
+func (r *Reconciler) messages() *messages.Set {
+	if r.Messages == nil {
+		return messages.Default()
+	}
+	return r.Messages
 }
 
 func hasOutbox(o client.Object) bool {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/messages"
 )
 
 // Slack tells each delivery in one Slack thread through the Web API (chat.postMessage
@@ -28,49 +29,67 @@ type Slack struct {
 	ApproveURL string
 }
 
-// slackText is the reply an event makes in its delivery's thread; "" for events the
-// thread does not tell.
-func slackText(p *ferryv1.Promotion, e ferryv1.OutboxEvent, approveURL string) string {
-	stage := p.Spec.Stage
+// slackKind is the kind of reply an event makes in its delivery's thread; "" for
+// events the thread does not tell.
+func slackKind(e ferryv1.OutboxEvent) string {
 	switch e.Type {
 	case "dev.ferry.deployment.started":
-		return "deploying to " + stage
+		return messages.Deploying
 	case "dev.ferry.approval.requested":
-		text := fmt.Sprintf("approval needed in %s: %s; `ferry approve %s %s`", stage, e.Message, p.Spec.Application, stage)
-		if approveURL != "" {
-			link := strings.NewReplacer("APP", p.Spec.Application, "STAGE", stage).Replace(approveURL)
-			text += fmt.Sprintf(" or <%s|approve here>", link)
-		}
-		return text
+		return messages.ApprovalNeeded
 	case "dev.ferry.approval.granted":
-		var by []string
-		for _, a := range p.Status.Approvals {
-			by = append(by, a.User+" ("+a.Group+")")
-		}
-		return "approved in " + stage + " by " + strings.Join(by, ", ")
+		return messages.Approved
 	case "dev.ferry.rollback.finished":
-		return "rolled back in " + stage + ": " + e.Message
+		return messages.RolledBack
 	case "dev.ferry.promotion.finished":
-		switch e.Reason {
-		case "PromotionSucceeded":
-			return stage + " done"
-		case "Superseded":
-			return stage + ": " + e.Message
-		}
-		if e.Step == ferryv1.StepRollback {
+		switch {
+		case e.Reason == "PromotionSucceeded":
+			return messages.Done
+		case e.Reason == "Superseded":
+			return messages.Superseded
+		case e.Step == ferryv1.StepRollback:
 			return "" // the rollback's end said it
 		}
-		return stage + " failed: " + e.Message
+		return messages.Failed
 	}
 	return ""
+}
+
+// messageData is what the templates see of an event.
+func messageData(p *ferryv1.Promotion, e ferryv1.OutboxEvent, approveURL string) messages.Data {
+	version := p.Annotations[ferryv1.AnnotationVersion]
+	if version == "" {
+		version = p.Spec.Release // a Promotion that failed before it knew its Release
+	}
+	d := messages.Data{Application: p.Spec.Application, Stage: p.Spec.Stage, Version: version, Release: p.Spec.Release,
+		Promotion: p.Name, Namespace: p.Namespace, Step: e.Step, Reason: e.Reason, Message: e.Message, Time: e.Time.Time}
+	var by []string
+	for _, a := range p.Status.Approvals {
+		by = append(by, a.User+" ("+a.Group+")")
+	}
+	d.Approvers = strings.Join(by, ", ")
+	if approveURL != "" {
+		d.ApproveURL = strings.NewReplacer("APP", p.Spec.Application, "STAGE", p.Spec.Stage).Replace(approveURL)
+	}
+	return d
+}
+
+// slackText is the reply an event makes in its delivery's thread; "" for events the
+// thread does not tell.
+func (r *Reconciler) slackText(p *ferryv1.Promotion, e ferryv1.OutboxEvent, approveURL string) (string, error) {
+	kind := slackKind(e)
+	if kind == "" {
+		return "", nil
+	}
+	return r.messages().Slack(kind, messageData(p, e, approveURL))
 }
 
 // sendSlack posts the event's reply, starting the delivery's thread first if it has
 // none yet (its timestamp is kept on the Release, so later stages reply to it).
 func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink, e ferryv1.OutboxEvent) error {
-	text := slackText(p, e, s.Slack.ApproveURL)
-	if text == "" {
-		return nil
+	text, err := r.slackText(p, e, s.Slack.ApproveURL)
+	if err != nil || text == "" {
+		return err
 	}
 	token, err := r.secretValue(ctx, s.Slack.TokenSecret)
 	if err != nil {
@@ -83,7 +102,11 @@ func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink
 	key := ferryv1.AnnotationSlackThread + s.Name
 	thread := rel.Annotations[key]
 	if thread == "" {
-		ts, err := r.postSlack(ctx, s, token, "", deliveryText(rel))
+		root, err := r.messages().Slack(messages.Delivery, deliveryData(rel))
+		if err != nil {
+			return err
+		}
+		ts, err := r.postSlack(ctx, s, token, "", root)
 		if err != nil {
 			return err
 		}
@@ -101,20 +124,18 @@ func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink
 	return err
 }
 
-// deliveryText opens a delivery's thread.
-func deliveryText(rel *ferryv1.Release) string {
-	text := fmt.Sprintf("delivery of %s %s started", rel.Spec.Application, rel.Spec.Version)
-	if by := rel.Annotations[ferryv1.AnnotationCreatedBy]; by != "" {
-		text += " by " + by
-	}
+// deliveryData is what the template of a delivery's thread root sees.
+func deliveryData(rel *ferryv1.Release) messages.Data {
+	d := messages.Data{Application: rel.Spec.Application, Version: rel.Spec.Version, Release: rel.Name,
+		Namespace: rel.Namespace, CreatedBy: rel.Annotations[ferryv1.AnnotationCreatedBy]}
 	if g := rel.Spec.Git; g != nil {
 		repo := g.RepoURL
 		if repo == "" {
 			repo = "commit"
 		}
-		text += " from " + repo + "@" + g.Commit[:min(len(g.Commit), 12)]
+		d.Source = repo + "@" + g.Commit[:min(len(g.Commit), 12)]
 	}
-	return text
+	return d
 }
 
 // postSlack calls chat.postMessage and returns the message's timestamp.

@@ -6,6 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/messages"
 )
 
 func TestSlackTexts(t *testing.T) {
@@ -21,7 +22,7 @@ func TestSlackTexts(t *testing.T) {
 		{ferryv1.OutboxEvent{Type: "dev.ferry.hook.started"}, ""},
 		{ferryv1.OutboxEvent{Type: "dev.ferry.approval.requested", Message: "waiting for 1 of [leads] to approve (0 so far)"}, "approval needed in dev: waiting for 1 of [leads] to approve (0 so far); `ferry approve shop dev`"},
 	} {
-		if got := slackText(p, c.e, ""); got != c.want {
+		if got, err := (&Reconciler{}).slackText(p, c.e, ""); err != nil || got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.e.Type, c.e.Reason, got, c.want)
 		}
 	}
@@ -29,6 +30,13 @@ func TestSlackTexts(t *testing.T) {
 
 func TestDeliveryText(t *testing.T) {
 	rel := &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{}, Spec: ferryv1.ReleaseSpec{Application: "shop", Version: "1.2.0"}}
+	deliveryText := func(rel *ferryv1.Release) string {
+		text, err := messages.Default().Slack(messages.Delivery, deliveryData(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
 	if got := deliveryText(rel); got != "delivery of shop 1.2.0 started" {
 		t.Error(got)
 	}
@@ -53,7 +61,14 @@ func TestEmailSubjects(t *testing.T) {
 		{ferryv1.OutboxEvent{Type: "dev.ferry.rollback.finished", Reason: "RolledBack"}, "shop 1.2.0 in prod: rolled back"},
 		{ferryv1.OutboxEvent{Type: "dev.ferry.deployment.started"}, ""},
 	} {
-		if got := emailSubject(p, c.e); got != c.want {
+		got := ""
+		if kind := emailKind(c.e); kind != "" {
+			var err error
+			if got, err = messages.Default().MailSubject(kind, messageData(p, c.e, "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.e.Type, c.e.Reason, got, c.want)
 		}
 	}
