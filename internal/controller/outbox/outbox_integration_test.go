@@ -51,6 +51,7 @@ type received struct {
 	source     string
 	contentTyp string
 	body       string
+	at         time.Time
 }
 
 func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +74,7 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id := r.Header.Get("Ce-Id"); !rv.ids[id] { // a repeat of a delivered event is acknowledged, not kept
 		rv.ids[id] = true
 		rv.got = append(rv.got, received{seq: seq, id: id, typ: r.Header.Get("Ce-Type"), source: r.Header.Get("Ce-Source"),
-			contentTyp: r.Header.Get("Content-Type"), body: body.String()})
+			contentTyp: r.Header.Get("Content-Type"), body: body.String(), at: time.Now()})
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -84,15 +85,17 @@ func (rv *receiver) events() []received {
 	return append([]received(nil), rv.got...)
 }
 
-// TestSinkDownThenUpAcrossARestart: the sink is down while a release goes through dev,
-// so every event waits in the Promotion's outbox with the failures counted; the
-// controller stops and another starts; the sink comes back and receives every event
-// once, in order, with nothing left in the outbox.
+// TestSinkDownThenUpAcrossARestart: the sink is down for a minute while a release goes
+// through dev, so every event waits in the Promotion's outbox with the failures
+// counted; meanwhile the controller stops and another starts, which goes on counting
+// from the saved attempts; the sink comes back and receives every event once, in
+// order, within one backoff, with nothing left in the outbox.
 func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	rc := env.Config
 	rv := &receiver{ids: map[string]bool{}}
 	rv.down.Store(true)
+	downSince := time.Now()
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
 	sinks := []outbox.Sink{{Name: "audit", URL: srv.URL + "/events?token=s3cret"}}
@@ -124,14 +127,27 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 	}
 	stop()
 
+	attempts := d.Attempts
 	stop = start(t, rc, sinks)
 	defer stop()
+	time.Sleep(time.Until(downSince.Add(downFor)))
+	must(t, c.Get(ctx, client.ObjectKeyFromObject(p), p))
+	downAttempts := delivery(p, "audit").Attempts
+	if d := delivery(p, "audit"); d.Attempts <= attempts || d.Delivered != 0 {
+		t.Errorf("after the restart, still down: %+v; %d attempts were saved before it", d, attempts)
+	}
 	rv.down.Store(false)
+	up := time.Now()
 	p = wait(t, c, "every event delivered after the restart", func(p *ferryv1.Promotion) bool {
 		d := delivery(p, "audit")
 		return len(p.Status.Outbox) == 0 && d != nil && d.Delivered == p.Status.EventSeq
 	})
 	got := rv.events()
+	t.Logf("sink down %s, %d attempts (%d before the restart); every event delivered %s after it came back", up.Sub(downSince).Round(time.Second),
+		downAttempts, attempts, got[len(got)-1].at.Sub(up).Round(time.Millisecond))
+	if late := got[0].at.Sub(up); late > 3*time.Second {
+		t.Errorf("the first event came %s after the sink came back; the backoff is at most 2 s", late)
+	}
 	var types []string
 	for i, e := range got {
 		if e.seq != i+1 || e.id != fmt.Sprintf("%s-%d", p.UID, i+1) || e.source != "ferry.dev/default/promotions/web-1-0-0-dev" || e.contentTyp != "application/json" {
@@ -155,6 +171,9 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 		t.Errorf("the last event's data: %s", last)
 	}
 }
+
+// downFor is how long the sink is down: a minute, as an outage of a receiver may be.
+const downFor = time.Minute
 
 // start runs a controller with the sinks until the returned stop is called.
 func start(t *testing.T, rc *rest.Config, sinks []outbox.Sink) func() {
