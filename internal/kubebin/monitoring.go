@@ -1,0 +1,70 @@
+package kubebin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// The prometheus-operator's CRDs come from its Go module, at the version the render
+// integration test checks rendered objects against. Only the two kinds Ferry renders are
+// installed: the others (Prometheus, Alertmanager...) would invite objects that nothing
+// in the dev cluster acts on.
+const (
+	promOperatorModule  = "github.com/prometheus-operator/prometheus-operator"
+	promOperatorVersion = "v0.85.0"
+	promOperatorCRDDir  = "example/prometheus-operator-crd"
+)
+
+var monitoringCRDs = []string{"monitoring.coreos.com_podmonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"}
+
+// MonitoringCRDs is the file holding the prometheus-operator's PodMonitor and
+// PrometheusRule CRDs as one YAML stream, copied into the cache from the operator's Go
+// module the first time it is asked for.
+func (c Cache) MonitoringCRDs() (string, error) {
+	file := filepath.Join(c.Dir, "crds", "prometheus-operator-"+promOperatorVersion+".yaml")
+	if _, err := os.Stat(file); err == nil {
+		return file, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", err
+	}
+	c.logf("  fetching the prometheus-operator %s CRDs from its Go module", promOperatorVersion)
+	cmd := exec.Command("go", "mod", "download", "-json", promOperatorModule+"@"+promOperatorVersion)
+	cmd.Dir = filepath.Dir(file)
+	out, err := cmd.Output()
+	var mod struct{ Dir, Error string }
+	jerr := json.Unmarshal(out, &mod)
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s@%s: %s: %w", promOperatorModule, promOperatorVersion, mod.Error, err)
+	}
+	if jerr != nil || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download %s@%s named no module directory: %q", promOperatorModule, promOperatorVersion, out)
+	}
+	var all bytes.Buffer
+	fmt.Fprintf(&all, "# The prometheus-operator %s CRDs, from its Go module.\n", promOperatorVersion)
+	for _, name := range monitoringCRDs {
+		b, err := os.ReadFile(filepath.Join(mod.Dir, promOperatorCRDDir, name))
+		if err != nil {
+			return "", err
+		}
+		if !bytes.HasPrefix(b, []byte("---")) {
+			all.WriteString("---\n")
+		}
+		all.Write(b)
+	}
+	return file, writeFileAtomic(file, all.Bytes())
+}
+
+// writeFileAtomic writes through a temporary file, so a run cut short leaves no half
+// file that a later run would take as complete.
+func writeFileAtomic(file string, b []byte) error {
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
