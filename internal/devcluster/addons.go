@@ -128,6 +128,10 @@ func (c Config) startCoreDNS() error {
 var prometheusTmpl = template.Must(template.New("prometheus").Parse(`global:
   scrape_interval: 5s
   evaluation_interval: 5s
+# The groups of every PrometheusRule object, one file each, written by the rule-files
+# process, which reloads Prometheus when they change (no Prometheus operator runs here).
+rule_files:
+- {{.RuleFiles}}/*.yaml
 scrape_configs:
 # Pods that ask for it with prometheus.io/scrape, port and path annotations, found through
 # the Kubernetes API by the pod-targets process (Debian's Prometheus has no Kubernetes
@@ -136,6 +140,13 @@ scrape_configs:
   file_sd_configs:
   - files: [{{.Targets}}]
     refresh_interval: 5s
+# The kube-state-metrics series the alert rules read, served by a stand-in process that
+# computes them from the pods and Deployments it watches. Its labels (namespace, pod...)
+# name the objects, not the target, so they are kept as kube-prometheus keeps them.
+- job_name: kube-state-metrics
+  honor_labels: true
+  static_configs:
+  - targets: ["{{.KubeStateMetrics}}"]
 `))
 
 func (c Config) podTargetsFile() string {
@@ -158,7 +169,8 @@ func (c Config) startPodTargets() error {
 
 func (c Config) startPrometheus() error {
 	conf := filepath.Join(c.confDir("prometheus"), "prometheus.yml")
-	if err := writeTemplate(conf, prometheusTmpl, map[string]string{"Targets": c.podTargetsFile()}); err != nil {
+	if err := writeTemplate(conf, prometheusTmpl, map[string]string{
+		"Targets": c.podTargetsFile(), "RuleFiles": c.RuleFilesDir(), "KubeStateMetrics": c.KubeStateMetricsAddr}); err != nil {
 		return err
 	}
 	p := process{name: procPrometheus, bin: "prometheus", args: []string{
@@ -193,7 +205,7 @@ func (c Config) checkPortsFree() error {
 		{procAPIServer, "0.0.0.0:6443"}, {procRegistry, c.RegistryAddr}, {procPrometheus, c.PrometheusAddr},
 		{procCM, "127.0.0.1:10257"}, {procScheduler, "127.0.0.1:10259"}, {procKubelet, "127.0.0.1:10248"},
 		{procProxy, "127.0.0.1:10256"}, {procProxy, "127.0.0.1:10249"}, {procCoreDNS, "127.0.0.1:8181"},
-		{procTraefik, c.GatewayAddr}, {procTraefik, c.traefikAdminAddr()},
+		{procTraefik, c.GatewayAddr}, {procTraefik, c.traefikAdminAddr()}, {procKubeState, c.KubeStateMetricsAddr},
 	}
 	for _, p := range ports {
 		if _, ours := c.running(p.proc); ours {

@@ -33,6 +33,9 @@ type Config struct {
 	// RegistryAddr and PrometheusAddr are loopback listen addresses.
 	RegistryAddr   string
 	PrometheusAddr string
+	// KubeStateMetricsAddr is where the kube-state-metrics stand-in serves its series
+	// for Prometheus (loopback).
+	KubeStateMetricsAddr string
 	// GatewayAddr is where Traefik serves the dev Gateway's listener (loopback); its
 	// /ping answers on the next port.
 	GatewayAddr string
@@ -55,19 +58,20 @@ func DefaultConfig() Config {
 		ferry = "ferry"
 	}
 	return Config{
-		FerryBin:       ferry,
-		StateDir:       state,
-		CacheDir:       kubebin.DefaultDir(),
-		Bridge:         "ferry0",
-		NodeIP:         netip.MustParseAddr("10.244.0.1"),
-		PodCIDR:        netip.MustParsePrefix("10.244.0.0/24"),
-		ServiceCIDR:    netip.MustParsePrefix("10.96.0.0/16"),
-		KwokCIDR:       netip.MustParsePrefix("10.245.0.0/16"),
-		NodeName:       "ferry-dev",
-		RegistryAddr:   "127.0.0.1:5000",
-		PrometheusAddr: "127.0.0.1:9090",
-		GatewayAddr:    "127.0.0.1:8088",
-		Out:            io.Discard,
+		FerryBin:             ferry,
+		StateDir:             state,
+		CacheDir:             kubebin.DefaultDir(),
+		Bridge:               "ferry0",
+		NodeIP:               netip.MustParseAddr("10.244.0.1"),
+		PodCIDR:              netip.MustParsePrefix("10.244.0.0/24"),
+		ServiceCIDR:          netip.MustParsePrefix("10.96.0.0/16"),
+		KwokCIDR:             netip.MustParsePrefix("10.245.0.0/16"),
+		NodeName:             "ferry-dev",
+		RegistryAddr:         "127.0.0.1:5000",
+		PrometheusAddr:       "127.0.0.1:9090",
+		KubeStateMetricsAddr: "127.0.0.1:9091",
+		GatewayAddr:          "127.0.0.1:8088",
+		Out:                  io.Discard,
 	}
 }
 
@@ -90,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if c.KwokNodes < 0 {
 		errs = append(errs, errors.New("--kwok-nodes must not be negative"))
+	}
+	if ap, err := netip.ParseAddrPort(c.KubeStateMetricsAddr); err != nil || !ap.Addr().IsLoopback() {
+		errs = append(errs, fmt.Errorf("the kube-state-metrics address %q is not a loopback address with a port", c.KubeStateMetricsAddr))
 	}
 	if ap, err := netip.ParseAddrPort(c.GatewayAddr); err != nil || !ap.Addr().IsLoopback() || ap.Port() == 0 || ap.Port() == 65535 {
 		errs = append(errs, fmt.Errorf("the Gateway address %q is not a loopback address with a port below 65535", c.GatewayAddr))

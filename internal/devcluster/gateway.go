@@ -2,7 +2,6 @@ package devcluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -60,21 +59,13 @@ func (c Config) installGateway(ctx context.Context) error {
 	if err := ap.ApplyManifest(ctx, crds); err != nil {
 		return fmt.Errorf("applying the Gateway API CRDs: %w", err)
 	}
-	// A fresh applier per try: each one reads the API's discovery anew.
-	route := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"}}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if ap, err = c.adminApplier(); err != nil {
-			return err
-		}
-		ok, err := ap.Serves(route)
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return errors.Join(errors.New("the Gateway API is not served 30 s after its CRDs were applied"), err)
-		}
-		time.Sleep(250 * time.Millisecond)
+	gw := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"}}
+	if err := c.waitServed(gw, 30*time.Second); err != nil {
+		return err
+	}
+	// A new applier: the one above read the API's discovery before the CRDs were served.
+	if ap, err = c.adminApplier(); err != nil {
+		return err
 	}
 	return ap.ApplyManifest(ctx, []byte(c.gatewayManifest()))
 }

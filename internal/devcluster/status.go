@@ -44,6 +44,13 @@ func (c Config) health(name string) func() error {
 			_, err := os.Stat(c.podTargetsFile())
 			return err
 		}
+	case procKubeState:
+		return func() error { return httpOK("http://"+c.KubeStateMetricsAddr+"/healthz", nil) }
+	case procRuleFiles:
+		return func() error {
+			_, err := os.Stat(c.RuleFilesDir())
+			return err
+		}
 	case procKwok:
 		return func() error { return c.kwokNodesReady(1) }
 	case procTraefik:
@@ -54,7 +61,7 @@ func (c Config) health(name string) func() error {
 
 // allProcs lists every component in start order.
 var allProcs = []string{procEtcd, procAPIServer, procRegistry, procContainerd, procCM, procScheduler,
-	procKubelet, procProxy, procCoreDNS, procPodTargets, procPrometheus, procTraefik, procKwok}
+	procKubelet, procProxy, procCoreDNS, procPodTargets, procKubeState, procRuleFiles, procPrometheus, procTraefik, procKwok}
 
 // ComponentStatus is one line of `ferry dev status`.
 type ComponentStatus struct {

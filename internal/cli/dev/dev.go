@@ -1,5 +1,7 @@
 // Package dev implements `ferry dev`: bring the local cluster up and down, report its
-// health, print its environment, mint kubeconfigs for test users, and build images.
+// health, print its environment, mint kubeconfigs for test users, build images, and run
+// the helper processes the cluster's Prometheus relies on (pod targets, rule files, the
+// kube-state-metrics stand-in).
 package dev
 
 import (
@@ -28,7 +30,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets())
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s))
 	return cmd
 }
 
