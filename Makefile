@@ -38,9 +38,10 @@ integration: build
 	bin/ferry dev build
 	$(GO) test -count=1 -tags integration ./internal/...
 
-# The end-to-end tests bring the dev cluster up, use it, and take it down again.
+# The end-to-end tests bring the dev cluster up, use it, and take it down again; there is
+# one dev cluster per machine, so their packages run one after the other (-p 1).
 e2e: build
-	$(GO) test -count=1 -tags e2e -timeout 45m -v ./test/e2e/...
+	$(GO) test -count=1 -p 1 -tags e2e -timeout 45m -v ./test/e2e/...
 
 ## bench-engine: the delivery engine's figures on the dev cluster with simulated nodes
 ## (latency, 1,000 three-stage apps, memory and idle CPU, time over a bare rollout).

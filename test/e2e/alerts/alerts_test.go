@@ -1,0 +1,368 @@
+//go:build e2e
+
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
+	"ferry.dev/ferry/internal/appobject"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/devcluster"
+	"ferry.dev/ferry/internal/imagebuild"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/release"
+	"ferry.dev/ferry/internal/rulefiles"
+)
+
+const (
+	appNS   = "e2e-alerts"
+	stageNS = "e2e-alerts-hello"
+	version = "6.6.6"
+	// fireWithin bounds the wait from the first crash to the alert firing: the kubelet's
+	// first back-off (10 s), a scrape and an evaluation (5 s each), the rule's 1 minute.
+	fireWithin = 3 * time.Minute
+)
+
+// crashApp is hello with alert routes; its image exits at start (HELLO_ERROR_RATE out of
+// range), so its pod crash-loops. The deploy timeout outlasts the test: the deployment
+// stays in place while the alert is awaited.
+const crashApp = `profiles: [go-service]
+build: {buildType: go, artifact: hello}
+alerts: {slackChannel: hello-oncall, email: [oncall@hello.test, sre@hello.test]}
+deploy:
+  namespace: ` + stageNS + `
+  releaseType: {deployTimeout: 900}
+  helm:
+    values:
+      scaling: {enabled: false, min: 1}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+`
+
+// TestCrashLoopingAlertFires deploys a release whose pod crash-loops through the
+// controller, and waits for the dev cluster's real Prometheus to fire the application's
+// CrashLooping alert, carrying the app's Slack channel and email routes. It then deletes
+// the PrometheusRule and checks that its rule file and its group leave Prometheus.
+func TestCrashLoopingAlertFires(t *testing.T) {
+	e := up(t)
+	ctx := context.Background()
+	stop := e.runController(t)
+	e.buildImage(t, "hello:"+version, "-X main.version="+version, "HELLO_ERROR_RATE=2")
+	e.createApp(t)
+	if _, err := release.Create(ctx, e.ferry(t), release.Registry{}, release.Options{Namespace: appNS, Application: "hello",
+		Image: e.cfg.RegistryAddr + "/hello:" + version}); err != nil {
+		t.Fatal(err)
+	}
+
+	crashedAt := e.firstCrash(t, 3*time.Minute)
+	t.Logf("hello's container first exited at %s", crashedAt.Format(time.RFC3339))
+	alert := e.waitFiring(t, crashedAt.Add(fireWithin))
+	t.Logf("HelloCrashLooping pending %s and firing %s after the first crash; labels %v",
+		alert.ActiveAt.Sub(crashedAt).Round(time.Second), time.Since(crashedAt).Round(time.Second), alert.Labels)
+
+	// The controller would apply the rule again; the deletion is the test's alone.
+	stop()
+	file := filepath.Join(e.cfg.RuleFilesDir(), rulefiles.FileName(stageNS, "hello"))
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the rule file of hello's PrometheusRule: %v", err)
+	}
+	dyn := dynamic.NewForConfigOrDie(e.rc)
+	if err := dyn.Resource(rulefiles.Resource).Namespace(stageNS).Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the rule file and its group leave Prometheus", func() error {
+		if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s still there (stat: %w)", file, err)
+		}
+		files, err := ruleGroupFiles(e.cfg.PrometheusAddr)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f == file {
+				return fmt.Errorf("Prometheus still evaluates %s", f)
+			}
+		}
+		return nil
+	})
+}
+
+type env struct {
+	cfg devcluster.Config
+	rc  *rest.Config
+	cs  kubernetes.Interface
+}
+
+// up brings the dev cluster up for the test and takes it down when the test ends,
+// keeping the component logs of a failed run in artifacts/alerts-logs.
+func up(t *testing.T) *env {
+	t.Helper()
+	cfg := devcluster.DefaultConfig()
+	cfg.Out = logWriter{t}
+	cfg.FerryBin = buildFerry(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			saveLogs(t, cfg)
+		}
+		if err := devcluster.Down(cfg); err != nil {
+			t.Errorf("dev down: %v", err)
+		}
+	})
+	start := time.Now()
+	if err := devcluster.Up(context.Background(), cfg); err != nil {
+		t.Fatalf("dev up: %v", err)
+	}
+	t.Logf("dev up took %s", time.Since(start).Round(time.Second))
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.AdminKubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{cfg: cfg, rc: rc, cs: kubernetes.NewForConfigOrDie(rc)}
+}
+
+// runController runs the controller in this process; the returned function stops it
+// (the test's end stops it too).
+func (e *env) runController(t *testing.T) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: appNS, SeveralPerProcess: true})
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (e *env) ferry(t *testing.T) client.Client {
+	t.Helper()
+	c, err := kubeclient.Ferry(e.rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// createApp makes the app's namespace with the Cluster dev-local (the dev cluster
+// itself) and the Application, as `ferry apply` does.
+func (e *env) createApp(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appNS}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.ferry(t)
+	if err := c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: appNS}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := appfile.LoadBytes("ferry.yml", []byte(crashApp), repoRoot(t), appfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := appobject.Build(f, appNS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildImage builds examples/hello into the local registry, with env set in the image.
+func (e *env) buildImage(t *testing.T, ref, ldflags string, env ...string) {
+	t.Helper()
+	if _, err := imagebuild.Build(context.Background(), imagebuild.Options{Dir: repoRoot(t), Package: "./examples/hello",
+		Ref: e.cfg.RegistryAddr + "/" + ref, LDFlags: ldflags, Env: env, Insecure: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstCrash waits for hello's container to have exited and returns when it first did.
+func (e *env) firstCrash(t *testing.T, timeout time.Duration) time.Time {
+	t.Helper()
+	var at time.Time
+	eventually(t, timeout, "hello's container exits", func() error {
+		pods, err := e.cs.CoreV1().Pods(stageNS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=hello"})
+		if err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if term := cs.LastTerminationState.Terminated; term != nil && cs.RestartCount == 1 {
+					at = term.FinishedAt.Time
+					return nil
+				}
+				if term := cs.State.Terminated; term != nil && cs.RestartCount == 0 {
+					at = term.FinishedAt.Time
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("%d pods, none whose container has exited once", len(pods.Items))
+	})
+	return at
+}
+
+type promAlert struct {
+	Labels   map[string]string `json:"labels"`
+	State    string            `json:"state"`
+	ActiveAt time.Time         `json:"activeAt"`
+}
+
+// waitFiring waits until Prometheus's alerts API shows HelloCrashLooping firing for the
+// stage's namespace, with the app's alert routes; it fails the test at the deadline.
+func (e *env) waitFiring(t *testing.T, deadline time.Time) promAlert {
+	t.Helper()
+	var found promAlert
+	eventually(t, time.Until(deadline), "HelloCrashLooping fires in Prometheus", func() error {
+		alerts, err := activeAlerts(e.cfg.PrometheusAddr)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] != "HelloCrashLooping" || a.Labels["namespace"] != stageNS {
+				continue
+			}
+			if a.State != "firing" {
+				return fmt.Errorf("HelloCrashLooping is %s", a.State)
+			}
+			want := map[string]string{"slack_channel": "hello-oncall", "email": "oncall@hello.test,sre@hello.test",
+				"app": "hello", "stage": "dev", "container": "hello", "reason": "CrashLoopBackOff"}
+			for k, v := range want {
+				if a.Labels[k] != v {
+					t.Fatalf("firing alert's %s = %q, want %q (labels %v)", k, a.Labels[k], v, a.Labels)
+				}
+			}
+			found = a
+			return nil
+		}
+		return fmt.Errorf("no HelloCrashLooping alert among %d", len(alerts))
+	})
+	return found
+}
+
+// activeAlerts reads Prometheus's /api/v1/alerts.
+func activeAlerts(addr string) ([]promAlert, error) {
+	var r struct {
+		Data struct {
+			Alerts []promAlert `json:"alerts"`
+		} `json:"data"`
+	}
+	return r.Data.Alerts, getJSON("http://"+addr+"/api/v1/alerts", &r)
+}
+
+// ruleGroupFiles lists the files of the rule groups Prometheus evaluates.
+func ruleGroupFiles(addr string) ([]string, error) {
+	var r struct {
+		Data struct {
+			Groups []struct {
+				File string `json:"file"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := getJSON("http://"+addr+"/api/v1/rules", &r); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, g := range r.Data.Groups {
+		files = append(files, g.File)
+	}
+	return files, nil
+}
+
+func getJSON(url string, v any) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// repoRoot is the module root, three levels up from this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// buildFerry builds the ferry binary the cluster runs its helper processes with.
+func buildFerry(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ferry")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building ferry: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// saveLogs copies the components' logs into artifacts/ for a failed run.
+func saveLogs(t *testing.T, cfg devcluster.Config) {
+	dst := filepath.Join(repoRoot(t), "artifacts", "alerts-logs")
+	_ = os.MkdirAll(dst, 0o755)
+	if out, err := exec.Command("cp", "-r", filepath.Join(cfg.StateDir, "logs")+"/.", dst).CombinedOutput(); err != nil {
+		t.Logf("saving logs: %v %s", err, out)
+		return
+	}
+	t.Logf("component logs saved in %s", dst)
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// eventually polls check every second until it passes or timeout ends, then fails.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := check()
+	for last != nil && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		last = check()
+	}
+	if last != nil {
+		t.Fatalf("%s: not within %s: %v", what, timeout.Round(time.Second), last)
+	}
+}
