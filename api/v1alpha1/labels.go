@@ -22,4 +22,8 @@ const (
 	// AnnotationSlackThread keeps, on a Release, the Slack thread its delivery is told
 	// in: CHANNEL/TS, one annotation per notifier (suffixed with its name).
 	AnnotationSlackThread = "ferry.dev/slack-thread-"
+	// AnnotationNotifyWebhooks marks a Promotion whose app file names webhooks
+	// (notify.webhooks): its events are kept in its outbox for them even when the
+	// controller has no event sinks of its own.
+	AnnotationNotifyWebhooks = "ferry.dev/notify-webhooks"
 )

@@ -3,6 +3,7 @@ package appfile
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -78,6 +79,7 @@ func (v *validator) app(a *App, stagesPath string, stageValues []Values) {
 	v.dnsLabel("build.artifact", a.Build.Artifact)
 	v.dnsLabel("deploy.namespace", a.Deploy.Namespace)
 	v.emails("notify.email", a.Notify.Email)
+	v.webhooks("notify.webhooks", a.Notify.Webhooks)
 	if a.Alerts != nil {
 		v.emails("alerts.email", a.Alerts.Email)
 	}
@@ -104,6 +106,32 @@ func (v *validator) emails(path string, list []string) {
 			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is not an email address", e)
 		}
 	}
+}
+
+// webhooks are notification webhooks: an http(s) URL, or secret:NAME/KEY for a URL
+// that holds a token (a Secret in the application's namespace).
+func (v *validator) webhooks(path string, list []string) {
+	for i, w := range list {
+		if _, _, ok := WebhookSecret(w); ok {
+			continue
+		}
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(fmt.Sprintf("%s[%d]", path, i), "expected an http(s) URL, or secret:NAME/KEY naming a Secret key that holds one")
+		}
+	}
+}
+
+// WebhookSecret reads a notify.webhooks entry of the form secret:NAME/KEY.
+func WebhookSecret(w string) (name, key string, ok bool) {
+	ref, found := strings.CutPrefix(w, "secret:")
+	if !found {
+		return "", "", false
+	}
+	name, key, found = strings.Cut(ref, "/")
+	if !found || name == "" || key == "" || strings.Contains(key, "/") {
+		return "", "", false
+	}
+	return name, key, true
 }
 
 func (v *validator) stages(path string, stages []Stage, values []Values) {

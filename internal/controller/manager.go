@@ -181,12 +181,12 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
 	}
-	if len(o.EventSinks) > 0 {
-		if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff,
-			Messages: o.Messages}).SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("setting up the outbox reconciler: %w", err)
-		}
+	// Always: an app file's own webhooks (notify.webhooks) need it without sinks here.
+	if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff,
+		Messages: o.Messages}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the outbox reconciler: %w", err)
 	}
+
 	// The DORA figures of the last 30 days, computed from the cache at each scrape.
 	if err := deliverymetrics.Serve(&deliverymetrics.DORA{Reader: mgr.GetClient(), Window: 30 * 24 * time.Hour, Now: time.Now}); err != nil {
 		return fmt.Errorf("registering the DORA metrics: %w", err)

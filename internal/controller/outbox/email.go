@@ -58,7 +58,15 @@ func (r *Reconciler) sendEmail(ctx context.Context, p *ferryv1.Promotion, s Sink
 	if err != nil {
 		return err
 	}
-	m := s.Email
+	m := *s.Email
+	// The app file's recipients (notify.email) take the place of the controller's.
+	n, err := r.appNotify(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(n.Email) > 0 {
+		m.To = n.Email
+	}
 	var auth smtp.Auth
 	if m.Secret != "" {
 		user, err := r.secretValue(ctx, m.Secret+"/username")

@@ -33,11 +33,13 @@ import (
 // Slack set, replies in each delivery's Slack thread, or, with Email set, mail, or,
 // with OTLP set, each finished Promotion's trace.
 type Sink struct {
-	Name  string
-	URL   string
-	Slack *Slack
-	Email *Email
-	OTLP  *OTLP
+	Name string
+	URL  string
+	// URLSecret, instead of URL, is NAMESPACE/NAME/KEY of the Secret that holds it.
+	URLSecret string
+	Slack     *Slack
+	Email     *Email
+	OTLP      *OTLP
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions/status,verbs=patch
@@ -144,8 +146,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Now()
 	r.sweep(now)
 	var wait time.Duration
-	names := make([]string, 0, len(r.Sinks))
-	for _, s := range r.Sinks {
+	sinks, err := r.sinksFor(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	names := make([]string, 0, len(sinks))
+	for _, s := range sinks {
 		names = append(names, s.Name)
 		w, err := r.deliver(ctx, p, s, now)
 		if err != nil {
@@ -252,9 +258,16 @@ func (r *Reconciler) send(ctx context.Context, p *ferryv1.Promotion, s Sink, e f
 		Stage: p.Spec.Stage, Release: p.Spec.Release, Version: p.Annotations[ferryv1.AnnotationVersion], Step: e.Step, Reason: e.Reason, Message: e.Message}); err != nil {
 		return err
 	}
+	target := s.URL
+	if s.URLSecret != "" {
+		var err error
+		if target, err = r.secretValue(ctx, s.URLSecret); err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(r.Timeout, 5*time.Second))
 	defer cancel()
-	res := r.ce.Send(cloudevents.ContextWithTarget(ctx, s.URL), ev)
+	res := r.ce.Send(cloudevents.ContextWithTarget(ctx, target), ev)
 	if cloudevents.IsACK(res) {
 		return nil
 	}

@@ -4,6 +4,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -208,11 +210,16 @@ func delivery(p *ferryv1.Promotion, sink string) *ferryv1.SinkDelivery {
 	return nil
 }
 
-func wait(t *testing.T, c client.Client, what string, ok func(*ferryv1.Promotion) bool) *ferryv1.Promotion {
+// wait polls the Promotion web-1-0-0-dev (or the one named) until ok says yes.
+func wait(t *testing.T, c client.Client, what string, ok func(*ferryv1.Promotion) bool, name ...string) *ferryv1.Promotion {
 	t.Helper()
 	p := &ferryv1.Promotion{}
+	key := client.ObjectKey{Namespace: "default", Name: "web-1-0-0-dev"}
+	if len(name) > 0 {
+		key.Name = name[0]
+	}
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "web-1-0-0-dev"}, p); err == nil && ok(p) {
+		if err := c.Get(context.Background(), key, p); err == nil && ok(p) {
 			return p
 		}
 	}
@@ -224,5 +231,60 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAppWebhooks: an app file's own webhooks (notify.webhooks) get the events of its
+// deliveries with no sink configured in the controller, one by its URL and one by a
+// Secret that holds the URL and its token, which never shows in the status; another
+// app's deliveries keep no outbox.
+func TestAppWebhooks(t *testing.T) {
+	rc := testenv.Start(t, "../../../config/crd")
+	plain, secret := &receiver{ids: map[string]bool{}}, &receiver{ids: map[string]bool{}}
+	srvPlain, srvSecret := httptest.NewServer(plain), httptest.NewServer(secret)
+	defer srvPlain.Close()
+	defer srvSecret.Close()
+	c, err := kubeclient.Ferry(rc)
+	must(t, err)
+	cs := kubernetes.NewForConfigOrDie(rc)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go testenv.ReportEveryRollout(ctx, cs, "web-events")
+	_, err = cs.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hooks"},
+		Data: map[string][]byte{"url": []byte(srvSecret.URL + "/in?token=s3cret\n")}}, metav1.CreateOptions{})
+	must(t, err)
+	defer start(t, rc, nil)()
+	withHooks := strings.Replace(appFile, "deploy:", "notify: {webhooks: [\""+srvPlain.URL+"/events\", \"secret:hooks/url\"]}\ndeploy:", 1)
+	must(t, c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}))
+	for _, app := range []struct{ name, file string }{{"web", withHooks}, {"quiet", strings.ReplaceAll(appFile, "web", "quiet")}} {
+		must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: app.name, Namespace: "default"},
+			Spec: ferryv1.ApplicationSpec{AppFile: app.file, Stages: []ferryv1.StageSpec{{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}}}))
+		must(t, c.Create(ctx, &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{Name: app.name + "-1-0-0", Namespace: "default", Labels: map[string]string{ferryv1.LabelApplication: app.name}},
+			Spec: ferryv1.ReleaseSpec{Application: app.name, Version: "1.0.0", Flow: "release", AppFile: app.file,
+				Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/" + app.name, Tag: "1.0.0", Digest: "sha256:" + fmt.Sprintf("%064x", 7)}}}}))
+	}
+	go testenv.ReportEveryRollout(ctx, cs, "quiet-events")
+	p := wait(t, c, "both webhooks have every event", func(p *ferryv1.Promotion) bool {
+		one, two := delivery(p, "webhook-1"), delivery(p, "webhook-2")
+		return p.Status.Phase == ferryv1.PromotionSucceeded && len(p.Status.Outbox) == 0 && one != nil && two != nil &&
+			one.Delivered == p.Status.EventSeq && two.Delivered == p.Status.EventSeq
+	})
+	for name, rv := range map[string]*receiver{"plain": plain, "secret": secret} {
+		got := rv.events()
+		if len(got) != int(p.Status.EventSeq) || got[0].typ != "dev.ferry.promotion.started" || got[len(got)-1].typ != "dev.ferry.promotion.finished" {
+			t.Errorf("%s webhook got %d events (the promotion raised %d): first %+v", name, len(got), p.Status.EventSeq, got[0])
+		}
+		for i, e := range got {
+			if e.seq != i+1 {
+				t.Errorf("%s webhook: event %d has sequence %d", name, i+1, e.seq)
+			}
+		}
+	}
+	if raw, _ := json.Marshal(p.Status); strings.Contains(string(raw), "s3cret") || strings.Contains(string(raw), srvSecret.URL) {
+		t.Errorf("the status shows the Secret's URL: %s", raw)
+	}
+	quiet := wait(t, c, "the other app's promotion ends", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded }, "quiet-1-0-0-dev")
+	if quiet.Status.EventSeq != 0 || len(quiet.Status.Deliveries) != 0 {
+		t.Errorf("an app without webhooks kept events: %d, %+v", quiet.Status.EventSeq, quiet.Status.Deliveries)
 	}
 }

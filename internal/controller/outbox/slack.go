@@ -95,6 +95,16 @@ func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", s.Name, err)
 	}
+	// The app file's channel (notify.slack.channelName) wins over the controller's.
+	n, err := r.appNotify(ctx, p)
+	if err != nil {
+		return err
+	}
+	if n.Slack != nil && n.Slack.ChannelName != "" {
+		slack := *s.Slack
+		slack.Channel = n.Slack.ChannelName
+		s.Slack = &slack
+	}
 	rel := &ferryv1.Release{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
 		return fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)

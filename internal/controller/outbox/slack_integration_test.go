@@ -73,6 +73,7 @@ func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 const slackApp = `build: {buildType: go, artifact: shop}
+notify: {slack: {channelName: shop-deliveries}}
 deploy:
   namespace: shop-slack
   helm:
@@ -86,7 +87,8 @@ deploy:
 // TestSlackThreadPerDelivery delivers shop 2.0.0 through dev and prod, where ann
 // approves: one thread tells it all, its first message naming the delivery, who asked
 // and the commit, then one reply per step a person cares about, in the words of the
-// operator's templates where it gave some (a stage's end; nothing for deploying).
+// operator's templates where it gave some (a stage's end; nothing for deploying), in
+// the app file's channel rather than the controller's.
 func TestSlackThreadPerDelivery(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	rc := env.Config
@@ -140,12 +142,12 @@ func TestSlackThreadPerDelivery(t *testing.T) {
 		t.Errorf("requests Slack would refuse: %v", slack.problems)
 	}
 	root := slack.posts[0]
-	if root.text != "delivery of shop 2.0.0 started by carol from https://git.example.com/team/shop@0123456789ab" || root.thread != "" || root.channel != "C0DELIVERY" {
+	if root.text != "delivery of shop 2.0.0 started by carol from https://git.example.com/team/shop@0123456789ab" || root.thread != "" || root.channel != "shop-deliveries" {
 		t.Errorf("the thread's first message: %+v", root)
 	}
 	var replies []string
 	for _, p := range slack.posts[1:] {
-		if p.thread != root.ts || p.channel != "C0DELIVERY" {
+		if p.thread != root.ts || p.channel != "shop-deliveries" {
 			t.Errorf("a message outside the thread: %+v", p)
 		}
 		replies = append(replies, p.text)

@@ -339,7 +339,7 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		}
 		first := checkpoint(prom, s.name).Phase == ""
 		r.begin(prom, s.name)
-		if first && r.RecordEvents {
+		if first && r.records(prom) {
 			// Event sinks hear of every step's start, before anything it does.
 			outbox.Record(prom, "StepStarted", s.name, "step "+s.name+" started for "+prom.Spec.Release, r.Now())
 		}
@@ -656,9 +656,15 @@ func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note
 		r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
 		r.mirror(p, eventType, reason, action, note)
 	}
-	if r.RecordEvents {
+	if r.records(p) {
 		outbox.Record(p, reason, action, note, r.Now())
 	}
+}
+
+// records says whether the Promotion's events go into its outbox: when the controller
+// has event sinks, or the app file names webhooks of its own.
+func (r *Reconciler) records(p *ferryv1.Promotion) bool {
+	return r.RecordEvents || p.Annotations[ferryv1.AnnotationNotifyWebhooks] == "true"
 }
 
 // begin records a step's start (once) and marks the Promotion running.

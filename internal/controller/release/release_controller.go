@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"math/rand/v2"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/promotion"
 )
@@ -255,6 +257,9 @@ func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Applicatio
 		},
 		Spec: ferryv1.PromotionSpec{Application: app.Name, Release: rel.Name, Stage: stage},
 	}
+	if hasNotifyWebhooks(rel) {
+		p.Annotations[ferryv1.AnnotationNotifyWebhooks] = "true"
+	}
 	if err := controllerutil.SetOwnerReference(rel, p, r.Scheme()); err != nil {
 		return err
 	}
@@ -262,6 +267,18 @@ func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Applicatio
 		return fmt.Errorf("starting promotion to %s: %w", stage, err)
 	}
 	return nil
+}
+
+// hasNotifyWebhooks says whether the Release's app file names notification webhooks.
+// A file that does not load names none: the Promotion reports the file's errors. Only a
+// file that mentions webhooks or a git profile is loaded (built-in profiles name no
+// webhooks), so a thousand apps without them cost no parsing.
+func hasNotifyWebhooks(rel *ferryv1.Release) bool {
+	if !strings.Contains(rel.Spec.AppFile, "webhooks") && !strings.Contains(rel.Spec.AppFile, "git://") {
+		return false
+	}
+	file, err := appfile.LoadBytes("release "+rel.Name, []byte(rel.Spec.AppFile), "", appfile.Options{})
+	return err == nil && len(file.App.Notify.Webhooks) > 0
 }
 
 func setReady(rel *ferryv1.Release, status metav1.ConditionStatus, reason, msg string) {
