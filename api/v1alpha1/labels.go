@@ -26,4 +26,7 @@ const (
 	// (notify.webhooks): its events are kept in its outbox for them even when the
 	// controller has no event sinks of its own.
 	AnnotationNotifyWebhooks = "ferry.dev/notify-webhooks"
+	// AnnotationFirstStage marks the Promotion into the first stage of its Release's
+	// path, whose events begin with the Release's creation.
+	AnnotationFirstStage = "ferry.dev/first-stage"
 )

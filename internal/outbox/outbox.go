@@ -42,6 +42,10 @@ func Type(reason, step string) string {
 		return "dev.ferry.rollback.finished"
 	case "Analysis":
 		return "dev.ferry.analysis.finished"
+	case "AnalysisStarted":
+		return "dev.ferry.analysis.started"
+	case "ReleaseCreated":
+		return "dev.ferry.release.created"
 	case "ApprovalRequested":
 		return "dev.ferry.approval.requested"
 	case "ApprovalGranted":

@@ -10,6 +10,8 @@ import (
 func TestTypes(t *testing.T) {
 	for _, c := range []struct{ reason, step, want string }{
 		{"PromotionStarted", "freeze", "dev.ferry.promotion.started"},
+		{"ReleaseCreated", "", "dev.ferry.release.created"},
+		{"AnalysisStarted", "deploy", "dev.ferry.analysis.started"},
 		{"StepStarted", ferryv1.StepDeploy, "dev.ferry.deployment.started"},
 		{"StepSucceeded", ferryv1.StepDeploy, "dev.ferry.deployment.finished"},
 		{"StepStarted", ferryv1.StepTests, "dev.ferry.hook.started"},

@@ -72,17 +72,18 @@ func (rv *eventReceiver) types(t *testing.T, ns, promotion string) []string {
 	return out
 }
 
-// checkEvents: each Promotion of the delivery told its story in order, start to end.
+// checkEvents: each Promotion of the delivery told its story in order, start to end,
+// the first stage's from the Release's creation.
 func (e *clusterEnv) checkEvents(t *testing.T, rv *eventReceiver, v1, v2 string) {
 	t.Helper()
 	for _, c := range []struct {
 		promotion string
 		want      []string // in this order, among the others
 	}{
-		{v1 + "-dev", []string{"dev.ferry.promotion.started", "dev.ferry.deployment.started", "dev.ferry.deployment.finished", "dev.ferry.hook.finished", "dev.ferry.promotion.finished"}},
+		{v1 + "-dev", []string{"dev.ferry.release.created", "dev.ferry.promotion.started", "dev.ferry.deployment.started", "dev.ferry.deployment.finished", "dev.ferry.hook.finished", "dev.ferry.promotion.finished"}},
 		{v1 + "-stage", []string{"dev.ferry.promotion.started", "dev.ferry.approval.requested", "dev.ferry.approval.granted", "dev.ferry.deployment.finished", "dev.ferry.promotion.finished"}},
 		{v1 + "-prod", []string{"dev.ferry.promotion.started", "dev.ferry.approval.requested", "dev.ferry.approval.granted", "dev.ferry.deployment.finished", "dev.ferry.promotion.finished"}},
-		{v2 + "-dev", []string{"dev.ferry.promotion.started", "dev.ferry.deployment.finished", "dev.ferry.hook.started", "dev.ferry.step.failed",
+		{v2 + "-dev", []string{"dev.ferry.release.created", "dev.ferry.promotion.started", "dev.ferry.deployment.finished", "dev.ferry.hook.started", "dev.ferry.step.failed",
 			"dev.ferry.rollback.started", "dev.ferry.rollback.deployment.finished", "dev.ferry.rollback.finished", "dev.ferry.promotion.finished"}},
 	} {
 		eventually(t, 30*time.Second, "the events of "+c.promotion+" up to its end", func() error {
@@ -101,8 +102,9 @@ func (e *clusterEnv) checkEvents(t *testing.T, rv *eventReceiver, v1, v2 string)
 			}
 			at += i + 1
 		}
-		if len(got) == 0 || got[0] != "dev.ferry.promotion.started" {
-			t.Errorf("%s: events %v", c.promotion, got)
+		// The first stage's events begin with the Release's creation.
+		if first := c.want[0]; len(got) == 0 || got[0] != first {
+			t.Errorf("%s: events %v, want them to begin with %s", c.promotion, got, first)
 		}
 		t.Logf("%s: %d events: %s", c.promotion, len(got), strings.Join(got, " "))
 	}

@@ -160,8 +160,9 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 	if len(got) != int(p.Status.EventSeq) {
 		t.Errorf("received %d events, the promotion raised %d", len(got), p.Status.EventSeq)
 	}
-	// freeze, upstream, approval (none needed), preDeploy, deploy, postDeploy, tests, done.
-	want := []string{"dev.ferry.promotion.started", "dev.ferry.step.started", "dev.ferry.step.finished", "dev.ferry.step.started", "dev.ferry.step.finished",
+	// The release, then freeze, upstream, approval (none needed), preDeploy, deploy,
+	// postDeploy, tests, done.
+	want := []string{"dev.ferry.release.created", "dev.ferry.promotion.started", "dev.ferry.step.started", "dev.ferry.step.finished", "dev.ferry.step.started", "dev.ferry.step.finished",
 		"dev.ferry.step.started", "dev.ferry.step.finished", "dev.ferry.hook.started", "dev.ferry.hook.finished",
 		"dev.ferry.deployment.started", "dev.ferry.deployment.finished", "dev.ferry.hook.started", "dev.ferry.hook.finished",
 		"dev.ferry.hook.started", "dev.ferry.hook.finished", "dev.ferry.step.finished", "dev.ferry.promotion.finished"}
@@ -271,7 +272,7 @@ func TestAppWebhooks(t *testing.T) {
 	})
 	for name, rv := range map[string]*receiver{"plain": plain, "secret": secret} {
 		got := rv.events()
-		if len(got) != int(p.Status.EventSeq) || got[0].typ != "dev.ferry.promotion.started" || got[len(got)-1].typ != "dev.ferry.promotion.finished" {
+		if len(got) != int(p.Status.EventSeq) || got[0].typ != "dev.ferry.release.created" || got[len(got)-1].typ != "dev.ferry.promotion.finished" {
 			t.Errorf("%s webhook got %d events (the promotion raised %d): first %+v", name, len(got), p.Status.EventSeq, got[0])
 		}
 		for i, e := range got {

@@ -100,6 +100,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 			}
 			return r.deploy(ctx, f, ferryv1.StepDeploy)
 		}
+		r.announce(f, 0, steps[0])
 	}
 	// After the last step the canary takes every request (the stable Deployment goes to
 	// no pods) before the stable Deployment takes the new version: the handover then
@@ -121,11 +122,23 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 		}
 		now := metav1.NewMicroTime(r.Now())
 		cs.Step, cs.StepStartedAt = cs.Step+1, &now
+		if int(cs.Step) < len(steps) {
+			r.announce(f, int(cs.Step), steps[cs.Step])
+		}
 	}
 	cs.Phase = ferryv1.CanaryPromoting
 	cs.Message = "every step passed: the stable deployment takes " + f.release.Spec.Version
 	r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = nil })
 	return r.deploy(ctx, f, ferryv1.StepDeploy)
+}
+
+// announce tells of a canary step that begins when people wait to hear of it: an
+// analysis (its verdicts follow as they are measured).
+func (r *Reconciler) announce(f *facts, idx int, st canary.Step) {
+	if st.Kind == canary.Analysis {
+		r.event(f.prom, corev1.EventTypeNormal, "AnalysisStarted", ferryv1.StepDeploy,
+			fmt.Sprintf("canary step %d: analysis %s started", idx+1, strings.Join(st.Templates, ", ")))
+	}
 }
 
 // canaryTargets connects to every target cluster and renders the new version there.

@@ -160,6 +160,13 @@ func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
 	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.HasSuffix(msg, "waiting for a person (ferry resume web dev)") {
 		t.Errorf("deploy message %q", msg)
 	}
+	// The analysis's start and its verdict are Events on the Promotion.
+	eventually(t, func() error {
+		if err := hasEvent(ctx, cs, "Promotion", "web-1-1-0-dev", "AnalysisStarted", "canary step 2: analysis errors started"); err != nil {
+			return err
+		}
+		return hasEvent(ctx, cs, "Promotion", "web-1-1-0-dev", "Analysis", "analysis errors in local: inconclusive")
+	})
 	who := approval.Identity{User: "admin"}
 	_, err := approval.Resume(ctx, c, who, approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "Prometheus is down; dashboards fine"})
 	must(t, err)

@@ -672,6 +672,9 @@ func (r *Reconciler) begin(p *ferryv1.Promotion, name string) {
 	r.update(p, name, func(*ferryv1.Checkpoint) {})
 	if p.Status.Phase == ferryv1.PromotionPending {
 		p.Status.Phase = ferryv1.PromotionRunning
+		if p.Annotations[ferryv1.AnnotationFirstStage] == "true" && r.records(p) {
+			outbox.Record(p, "ReleaseCreated", "", "release "+p.Spec.Release+" ("+p.Annotations[ferryv1.AnnotationVersion]+") created", r.Now())
+		}
 		r.event(p, corev1.EventTypeNormal, "PromotionStarted", name, p.Spec.Release+" started in "+p.Spec.Stage)
 	}
 	setCondition(p, ferryv1.ConditionReconciling, metav1.ConditionTrue, ferryv1.ReasonProgressing, "at step "+name)

@@ -140,7 +140,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	case next == "":
 		setReady(rel, metav1.ConditionFalse, ferryv1.ReasonProgressing, "a promotion is under way")
 	default:
-		if err := r.startPromotion(ctx, app, rel, next); err != nil {
+		if err := r.startPromotion(ctx, app, rel, next, next == path[0].Name); err != nil {
 			return ctrl.Result{}, err
 		}
 		setReady(rel, metav1.ConditionFalse, ferryv1.ReasonProgressing, "promoting to "+next)
@@ -248,7 +248,9 @@ func nextStage(path []ferryv1.StageSpec, verified []ferryv1.VerifiedStage, proms
 	return "", true
 }
 
-func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Application, rel *ferryv1.Release, stage string) error {
+// startPromotion creates the Promotion of the Release into the stage; the first
+// stage's is marked so, and tells the event sinks the Release was created.
+func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Application, rel *ferryv1.Release, stage string, first bool) error {
 	p := &ferryv1.Promotion{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PromotionName(rel.Name, stage), Namespace: rel.Namespace,
@@ -259,6 +261,9 @@ func (r *Reconciler) startPromotion(ctx context.Context, app *ferryv1.Applicatio
 	}
 	if hasNotifyWebhooks(rel) {
 		p.Annotations[ferryv1.AnnotationNotifyWebhooks] = "true"
+	}
+	if first {
+		p.Annotations[ferryv1.AnnotationFirstStage] = "true"
 	}
 	if err := controllerutil.SetOwnerReference(rel, p, r.Scheme()); err != nil {
 		return err
