@@ -73,6 +73,8 @@ func (p *plan) ruleGroup() map[string]any {
 			"annotations": map[string]any{"summary": summary},
 		}
 	}
+	// Every alert keeps its namespace label: Alertmanager routes an AlertmanagerConfig's
+	// alerts by it, so an aggregation that dropped it would send its alert nowhere.
 	return map[string]any{
 		"name": p.name + ".ferry.rules",
 		"rules": []any{
@@ -81,11 +83,11 @@ func (p *plan) ruleGroup() map[string]any {
 			// makes the waiting state come and go; the max over the window holds it.
 			rule(p.alertName("CrashLooping"), fmt.Sprintf(`max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff",%s}[5m]) >= 1`, sel), "1m",
 				p.name+" container {{ $labels.container }} in {{ $labels.pod }} is crash looping"),
-			rule(p.alertName("PodNotReady"), fmt.Sprintf(`sum by (pod) (kube_pod_status_ready{condition="false",%s}) > 0`, sel), "10m",
+			rule(p.alertName("PodNotReady"), fmt.Sprintf(`sum by (namespace, pod) (kube_pod_status_ready{condition="false",%s}) > 0`, sel), "10m",
 				p.name+" pod {{ $labels.pod }} has not been ready for 10 minutes"),
 			rule(p.alertName("RolloutStuck"), fmt.Sprintf(`kube_deployment_status_condition{condition="Progressing",status="false",%s} == 1`, dep), "5m",
 				p.name+" rollout has stopped progressing"),
-			rule(p.alertName("OOMKilled"), fmt.Sprintf(`max by (pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%s}) == 1`, sel), "0m",
+			rule(p.alertName("OOMKilled"), fmt.Sprintf(`max by (namespace, pod, container) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%s}) == 1`, sel), "0m",
 				p.name+" container {{ $labels.container }} in {{ $labels.pod }} was killed for running out of memory"),
 		},
 	}
@@ -113,6 +115,63 @@ func (p *plan) prometheusRule() *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": p.unstructuredMeta(),
 		"spec": map[string]any{"groups": []any{p.ruleGroup()}},
+	}}
+}
+
+// The Secret, in the application's namespace, whose key holds the Slack incoming-webhook
+// URL its alerts are posted to. The URL is a credential, so it never appears in the app
+// file or in a rendered object; whoever runs the cluster creates the Secret once per
+// namespace.
+const (
+	AlertsSecret         = "ferry-alerts"
+	AlertsSecretSlackKey = "slack-webhook-url"
+)
+
+// alertmanagerConfig routes the app's alerts of this stage to its alert channels, as a
+// prometheus-operator AlertmanagerConfig named like the PrometheusRule; nil when the app
+// has no alert routes. The operator adds the namespace to the route's matchers.
+func (p *plan) alertmanagerConfig() *unstructured.Unstructured {
+	a := p.alerts()
+	if a == nil || (a.SlackChannel == "" && len(a.Email) == 0) {
+		return nil
+	}
+	var receivers, routes []any
+	if a.SlackChannel != "" {
+		receivers = append(receivers, map[string]any{"name": "slack", "slackConfigs": []any{map[string]any{
+			"apiURL":       map[string]any{"name": AlertsSecret, "key": AlertsSecretSlackKey},
+			"channel":      a.SlackChannel,
+			"sendResolved": true,
+			// Alertmanager's default text is empty: say which pod, as the rule's summary does.
+			"text": `{{ range .Alerts }}{{ .Annotations.summary }}{{ "\n" }}{{ end }}`,
+		}}})
+	}
+	if len(a.Email) > 0 {
+		receivers = append(receivers, map[string]any{"name": "email", "emailConfigs": []any{map[string]any{
+			"to": strings.Join(a.Email, ", "), "sendResolved": true,
+		}}})
+	}
+	for i, r := range receivers {
+		child := map[string]any{"receiver": r.(map[string]any)["name"]}
+		if i < len(receivers)-1 {
+			// The alert goes on to the next channel too.
+			child["continue"] = true
+		}
+		routes = append(routes, child)
+	}
+	route := map[string]any{
+		"receiver": routes[0].(map[string]any)["receiver"],
+		"groupBy":  []any{"alertname"},
+		"matchers": []any{
+			map[string]any{"name": "app", "value": p.name, "matchType": "="},
+			map[string]any{"name": "stage", "value": p.in.Stage, "matchType": "="},
+		},
+	}
+	if len(routes) > 1 {
+		route["routes"] = routes
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "AlertmanagerConfig", "metadata": p.unstructuredMeta(),
+		"spec": map[string]any{"route": route, "receivers": receivers},
 	}}
 }
 

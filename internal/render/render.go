@@ -2,7 +2,8 @@
 // the Kubernetes objects that run it: Deployment, Service, ServiceAccount, Ingress,
 // PodDisruptionBudget, autoscaling (HorizontalPodAutoscaler, or a KEDA ScaledObject for
 // Prometheus-query and cron scaling), a PodMonitor for its metrics, and its default alert
-// rules as a PrometheusRule and as a plain Prometheus rule file.
+// rules as a PrometheusRule and as a plain Prometheus rule file, with an
+// AlertmanagerConfig that routes them to the app's alert channels.
 package render
 
 import (
@@ -149,7 +150,7 @@ func Objects(ctx context.Context, in Input) ([]*unstructured.Unstructured, error
 		}
 		out = append(out, u)
 	}
-	for _, u := range []*unstructured.Unstructured{p.httpRoute(), p.scaledObject(), p.podMonitor(), p.prometheusRule()} {
+	for _, u := range []*unstructured.Unstructured{p.httpRoute(), p.scaledObject(), p.podMonitor(), p.prometheusRule(), p.alertmanagerConfig()} {
 		if u != nil {
 			out = append(out, u)
 		}

@@ -25,6 +25,7 @@ const (
 	scaledObjects  = "keda.sh_scaledobjects.yaml"
 	podMonitors    = "monitoring.coreos.com_podmonitors.yaml"
 	prometheusRule = "monitoring.coreos.com_prometheusrules.yaml"
+	amConfigs      = "monitoring.coreos.com_alertmanagerconfigs.yaml"
 )
 
 // TestRenderedObjectsPassServerSideDryRun sends every rendered object of every golden
@@ -37,6 +38,7 @@ func TestRenderedObjectsPassServerSideDryRun(t *testing.T) {
 		filepath.Join(keda, kedaCRDDir, scaledObjects),
 		filepath.Join(promOp, promOpCRDDir, podMonitors),
 		filepath.Join(promOp, promOpCRDDir, prometheusRule),
+		filepath.Join(promOp, promOpCRDDir, amConfigs),
 	)
 	ctx := context.Background()
 	cs := kubernetes.NewForConfigOrDie(rc)
@@ -63,7 +65,7 @@ func TestRenderedObjectsPassServerSideDryRun(t *testing.T) {
 		}
 	}
 	for _, kind := range []string{"Deployment", "Service", "ServiceAccount", "Ingress", "PodDisruptionBudget",
-		"HorizontalPodAutoscaler", "ScaledObject", "PodMonitor", "PrometheusRule"} {
+		"HorizontalPodAutoscaler", "ScaledObject", "PodMonitor", "PrometheusRule", "AlertmanagerConfig"} {
 		if checked[kind] == 0 {
 			t.Errorf("no %s was checked", kind)
 		}
