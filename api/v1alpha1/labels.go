@@ -29,4 +29,7 @@ const (
 	// AnnotationFirstStage marks the Promotion into the first stage of its Release's
 	// path, whose events begin with the Release's creation.
 	AnnotationFirstStage = "ferry.dev/first-stage"
+	// AnnotationCheckRequested on an ImageWatch asks for a poll of its repository now
+	// (a registry told `ferry server` of a push); its value is the time of the request.
+	AnnotationCheckRequested = "ferry.dev/check-requested"
 )

@@ -40,3 +40,28 @@ func TestParseWantRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestFromDockerConfig(t *testing.T) {
+	doc := []byte(`{"auths":{"127.0.0.1:5000":{"auth":"Y2k6czNjcmV0"},"https://registry.example.com/":{"username":"bot","password":"pw"}}}`)
+	a, id, err := FromDockerConfig(doc, "127.0.0.1:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := a.Authorization()
+	if cfg.Username != "ci" || cfg.Password != "s3cret" || len(id) != 16 {
+		t.Errorf("loopback: %+v %q", cfg, id)
+	}
+	b, id2, err := FromDockerConfig(doc, "registry.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := b.Authorization(); cfg.Username != "bot" || id2 == id {
+		t.Errorf("example: %+v %q", cfg, id2)
+	}
+	if _, _, err := FromDockerConfig(doc, "ghcr.io"); err == nil || err.Error() != "no credentials for registry ghcr.io" {
+		t.Errorf("missing: %v", err)
+	}
+	if _, _, err := FromDockerConfig([]byte("{"), "ghcr.io"); err == nil {
+		t.Error("broken JSON accepted")
+	}
+}
