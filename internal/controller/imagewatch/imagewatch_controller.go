@@ -8,6 +8,7 @@ package imagewatch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -109,7 +110,8 @@ type specError struct{ reason, msg string }
 func (e *specError) Error() string { return e.msg }
 
 func reasonOf(err error) string {
-	if se, ok := err.(*specError); ok {
+	var se *specError
+	if errors.As(err, &se) {
 		return se.reason
 	}
 	return "Error"

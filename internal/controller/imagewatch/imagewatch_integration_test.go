@@ -78,7 +78,9 @@ func TestImageWatchMakesReleases(t *testing.T) {
 
 	reg.Push("hello", "1.3.0")
 	d121 := reg.Push("hello", "1.2.1")
-	waitWatch(t, c, "hello", func(iw *ferryv1.ImageWatch) bool { return iw.Status.Release == "hello-1-2-1" && iw.Status.Digest == d121 })
+	waitWatch(t, c, "hello", func(iw *ferryv1.ImageWatch) bool {
+		return iw.Status.Release == "hello-1-2-1" && iw.Status.Digest == d121
+	})
 
 	watch("wrong", "wrong", "~1.2")
 	iw = waitWatch(t, c, "wrong", func(iw *ferryv1.ImageWatch) bool { return ready(iw) != nil && ready(iw).Reason == "Unauthorized" })
