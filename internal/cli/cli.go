@@ -28,6 +28,7 @@ import (
 	"ferry.dev/ferry/internal/cli/release"
 	"ferry.dev/ferry/internal/cli/render"
 	"ferry.dev/ferry/internal/cli/rollback"
+	cliserver "ferry.dev/ferry/internal/cli/server"
 	clislo "ferry.dev/ferry/internal/cli/slo"
 	"ferry.dev/ferry/internal/cli/status"
 	"ferry.dev/ferry/internal/cli/verdict"
@@ -49,7 +50,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),
-		logs.NewCommand(s), answer.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s),
+		logs.NewCommand(s), answer.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s), cliserver.NewCommand(s),
 		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root
 }

@@ -43,6 +43,22 @@ type Registry struct {
 // credentials r.User / r.Password (htpasswd).
 func StartRegistry(t *testing.T, auth bool) *Registry {
 	t.Helper()
+	return StartRegistryWith(t, RegistryOptions{Auth: auth})
+}
+
+// RegistryOptions configure a test registry.
+type RegistryOptions struct {
+	// Auth asks for basic credentials.
+	Auth bool
+	// NotifyURL receives the registry's notifications, with NotifyToken as bearer
+	// token when set.
+	NotifyURL, NotifyToken string
+}
+
+// StartRegistryWith runs a registry configured by o until the test ends.
+func StartRegistryWith(t *testing.T, o RegistryOptions) *Registry {
+	t.Helper()
+	auth := o.Auth
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +79,13 @@ func StartRegistry(t *testing.T, auth bool) *Registry {
 			t.Fatal(err)
 		}
 		conf += fmt.Sprintf("auth: {htpasswd: {realm: ferry-test, path: %s}}\n", htpasswd)
+	}
+	if o.NotifyURL != "" {
+		conf += fmt.Sprintf("notifications: {endpoints: [{name: test, url: %q, timeout: 2s, threshold: 3, backoff: 200ms", o.NotifyURL)
+		if o.NotifyToken != "" {
+			conf += fmt.Sprintf(", headers: {Authorization: [%q]}", "Bearer "+o.NotifyToken)
+		}
+		conf += "}]}\n"
 	}
 	if err := os.WriteFile(filepath.Join(r.dir, "config.yml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,109 @@
+// Package server implements `ferry server`: the HTTP endpoints that receive the
+// container registry's and the git hosts' webhooks (internal/server).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ferry.dev/ferry/internal/cli/iostreams"
+	"ferry.dev/ferry/internal/gitwebhook"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/server"
+)
+
+type options struct {
+	s             iostreams.Streams
+	kubeconfig    string
+	listen        string
+	gitSecretFile string
+	registryToken string
+	mainBranches  []string
+}
+
+// NewCommand returns the server verb.
+func NewCommand(s iostreams.Streams) *cobra.Command {
+	o := &options{s: s}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Receive the registry's and the git hosts' webhooks (POST /hooks/registry, /hooks/github, /hooks/gitlab)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return o.run(c.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&o.listen, "listen", ":8090", "address to serve on")
+	f.StringVar(&o.gitSecretFile, "git-secret-file", "", "file holding the shared secret of the GitHub and GitLab webhooks (without it they are refused)")
+	f.StringVar(&o.registryToken, "registry-token-file", "", "file holding the bearer token the registry's notifications carry (default: none asked)")
+	f.StringSliceVar(&o.mainBranches, "main-branch", nil, "branches whose pushes are releases (default: main, master and the repository's default)")
+	return cmd
+}
+
+func (o *options) run(ctx context.Context) error {
+	srv, err := o.server()
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Addr: o.listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	go func() {
+		<-ctx.Done()
+		// The requests under way get five seconds to end.
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shut)
+	}()
+	fmt.Fprintf(o.s.Err, "ferry server listening on %s\n", o.listen)
+	if err := hs.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// server builds the handler's configuration from the flags.
+func (o *options) server() (*server.Server, error) {
+	rc, _, err := kubeclient.Config(o.kubeconfig, "")
+	if err != nil {
+		return nil, err
+	}
+	c, err := kubeclient.Ferry(rc)
+	if err != nil {
+		return nil, err
+	}
+	srv := &server.Server{Client: c, Local: rc, Log: log.New(o.s.Err, "", log.LstdFlags), Git: gitwebhook.Config{MainBranches: o.mainBranches}}
+	if o.gitSecretFile != "" {
+		secret, err := readSecret(o.gitSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--git-secret-file: %w", err)
+		}
+		srv.Git.Secret = []byte(secret)
+	}
+	if o.registryToken != "" {
+		if srv.RegistryToken, err = readSecret(o.registryToken); err != nil {
+			return nil, fmt.Errorf("--registry-token-file: %w", err)
+		}
+	}
+	return srv, nil
+}
+
+// readSecret reads a secret file (a mounted Secret key), without its last newline.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", errors.New(path + " is empty")
+	}
+	return s, nil
+}

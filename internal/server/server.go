@@ -1,0 +1,155 @@
+// Package server is `ferry server`'s HTTP side. For now it receives webhooks: the
+// container registry's notifications, which make the ImageWatches that follow a pushed
+// repository look at once, and GitHub's and GitLab's, verified by their shared secret,
+// whose closed pull requests delete their preview environments. Each request is bounded
+// in size and time; a refused one is logged without its body.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/gitwebhook"
+	"ferry.dev/ferry/internal/registryhook"
+)
+
+// maxBody bounds a webhook's body: GitHub sends at most 25 MB, but a push that large
+// carries nothing Ferry reads beyond the first megabytes.
+const maxBody = 5 << 20
+
+// Server answers the webhooks.
+type Server struct {
+	// Client reads and writes the Ferry objects (uncached: the server acts seldom).
+	Client client.Client
+	// Local is the API server's own config, for the preview clean-up.
+	Local *rest.Config
+	// Git verifies and reads GitHub's and GitLab's requests (no Secret: refused).
+	Git gitwebhook.Config
+	// RegistryToken, when set, is the bearer token the registry's notifications carry.
+	RegistryToken string
+	// Log gets one line per request acted on or refused.
+	Log *log.Logger
+	Now func() time.Time
+}
+
+// Handler serves /hooks/registry, /hooks/github, /hooks/gitlab and /healthz.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = log.New(io.Discard, "", 0)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /hooks/registry", s.registry)
+	mux.HandleFunc("POST /hooks/github", s.git)
+	mux.HandleFunc("POST /hooks/gitlab", s.git)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	return mux
+}
+
+// registry asks every ImageWatch that follows a pushed repository to look now.
+func (s *Server) registry(w http.ResponseWriter, r *http.Request) {
+	if s.RegistryToken != "" {
+		if err := registryhook.Authorize(r.Header, "Authorization", "Bearer "+s.RegistryToken); err != nil {
+			s.Log.Printf("registry notification from %s refused: %v", r.RemoteAddr, err)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	pushes, err := registryhook.Parse(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var checked []string
+	for _, p := range pushes {
+		names, err := s.checkNow(r.Context(), p)
+		if err != nil {
+			s.Log.Printf("registry push of %s/%s: %v", p.Registry, p.Repository, err)
+			http.Error(w, "could not reach the Kubernetes API", http.StatusServiceUnavailable) // the registry tries again
+			return
+		}
+		checked = append(checked, names...)
+	}
+	s.Log.Printf("registry notification: %d pushes, image watches asked to look: %v", len(pushes), checked)
+	writeJSON(w, http.StatusOK, map[string]any{"checked": checked})
+}
+
+// checkNow marks the ImageWatches that follow the pushed repository. A watch matches
+// when its repository is the pushed one at any registry address: the registry names
+// itself as the pusher addressed it, and a needless look costs one request.
+func (s *Server) checkNow(ctx context.Context, p registryhook.Push) ([]string, error) {
+	list := &ferryv1.ImageWatchList{}
+	if err := s.Client.List(ctx, list); err != nil {
+		return nil, err
+	}
+	var names []string
+	stamp := s.Now().UTC().Format(time.RFC3339Nano)
+	for i := range list.Items {
+		iw := &list.Items[i]
+		if iw.Spec.Repository != p.Registry+"/"+p.Repository && !strings.HasSuffix(iw.Spec.Repository, "/"+p.Repository) {
+			continue
+		}
+		patch := client.MergeFrom(iw.DeepCopy())
+		if iw.Annotations == nil {
+			iw.Annotations = map[string]string{}
+		}
+		iw.Annotations[ferryv1.AnnotationCheckRequested] = stamp
+		if err := s.Client.Patch(ctx, iw, patch); client.IgnoreNotFound(err) != nil {
+			return names, err
+		}
+		names = append(names, iw.Namespace+"/"+iw.Name)
+	}
+	return names, nil
+}
+
+// git verifies a GitHub or GitLab request and acts on its trigger.
+func (s *Server) git(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	t, err := gitwebhook.Receive(s.Git, r.Header, body)
+	switch {
+	case errors.Is(err, gitwebhook.ErrUnauthorized) || errors.Is(err, gitwebhook.ErrNoSecret):
+		s.Log.Printf("%s from %s refused: %v", r.URL.Path, r.RemoteAddr, err) // never the body
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	case err != nil:
+		s.Log.Printf("%s from %s: %v", r.URL.Path, r.RemoteAddr, err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	done, err := s.act(r.Context(), t)
+	if err != nil {
+		s.Log.Printf("%s %s of %s: %v", t.Provider, t.Kind, t.RepoURL, err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.Log.Printf("%s %s of %s (%s): %v", t.Provider, t.Kind, t.RepoURL, t.Reason, done)
+	writeJSON(w, http.StatusOK, map[string]any{"kind": t.Kind, "reason": t.Reason, "done": done})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
