@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch
 
 all: build
 
@@ -57,6 +57,13 @@ bench-canary: build
 	bin/ferry dev down
 	bin/ferry dev up --kwok-nodes 1
 	bin/ferry bench canary; status=$$?; bin/ferry dev down; exit $$status
+
+## bench-imagewatch: 1,000 ImageWatches over 10 repositories of a real registry, through
+## the controller and an API server: manifest requests per poll interval, counted in the
+## registry's access log (10 is one per repository).
+bench-imagewatch: build
+	bin/ferry dev build
+	$(GO) test -count=1 -tags integration -run '^$$' -bench ThousandWatches -benchtime 1x ./internal/controller/imagewatch/
 
 lint: tools
 	$(TOOLS)/golangci-lint run --build-tags integration,e2e ./...

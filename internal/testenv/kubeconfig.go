@@ -11,7 +11,7 @@ import (
 
 // Kubeconfig writes a kubeconfig file for rc, namespace default, into the test's
 // temporary directory, for CLI verbs that read one.
-func Kubeconfig(t *testing.T, rc *rest.Config) string {
+func Kubeconfig(t testing.TB, rc *rest.Config) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	cfg := clientcmdapi.NewConfig()

@@ -31,7 +31,7 @@ type Registry struct {
 	// User and Password are the good credentials when it was started with auth.
 	User, Password string
 
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -41,7 +41,7 @@ type Registry struct {
 
 // StartRegistry runs a registry until the test ends; with auth, it asks for the basic
 // credentials r.User / r.Password (htpasswd).
-func StartRegistry(t *testing.T, auth bool) *Registry {
+func StartRegistry(t testing.TB, auth bool) *Registry {
 	t.Helper()
 	return StartRegistryWith(t, RegistryOptions{Auth: auth})
 }
@@ -56,7 +56,7 @@ type RegistryOptions struct {
 }
 
 // StartRegistryWith runs a registry configured by o until the test ends.
-func StartRegistryWith(t *testing.T, o RegistryOptions) *Registry {
+func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 	t.Helper()
 	auth := o.Auth
 	l, err := net.Listen("tcp", "127.0.0.1:0")

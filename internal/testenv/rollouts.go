@@ -36,7 +36,7 @@ func ReportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string)
 
 // Eventually retries check every 100 ms until it passes, and fails the test with its
 // last error after timeout.
-func Eventually(t *testing.T, timeout time.Duration, check func() error) {
+func Eventually(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
 	var err error
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {

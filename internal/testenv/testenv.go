@@ -25,7 +25,7 @@ const ServiceCIDR = "10.96.0.0/16"
 // Start runs an API server for the test and stops it when the test ends, with the
 // CustomResourceDefinitions in crdPaths (files or directories) installed. A missing
 // binary fails the test: integration tests never pass by not running.
-func Start(t *testing.T, crdPaths ...string) *rest.Config {
+func Start(t testing.TB, crdPaths ...string) *rest.Config {
 	t.Helper()
 	return StartEnv(t, crdPaths...).Config
 }
@@ -39,7 +39,7 @@ type Env struct {
 
 // User returns a config for a user in the given groups, authenticated by the API server
 // with a client certificate.
-func (e *Env) User(t *testing.T, name string, groups ...string) *rest.Config {
+func (e *Env) User(t testing.TB, name string, groups ...string) *rest.Config {
 	t.Helper()
 	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
 	if err != nil {
@@ -49,7 +49,7 @@ func (e *Env) User(t *testing.T, name string, groups ...string) *rest.Config {
 }
 
 // StartEnv is Start, keeping the environment for minting users.
-func StartEnv(t *testing.T, crdPaths ...string) *Env {
+func StartEnv(t testing.TB, crdPaths ...string) *Env {
 	t.Helper()
 	cache := kubebin.Cache{Dir: kubebin.DefaultDir()}
 	for env, bin := range map[string]string{
@@ -79,7 +79,7 @@ func StartEnv(t *testing.T, crdPaths ...string) *Env {
 
 // ModuleDir downloads a Go module through the module proxy (or finds it in the module
 // cache) and returns its directory; tests install CRDs from the projects' own modules.
-func ModuleDir(t *testing.T, moduleAtVersion string) string {
+func ModuleDir(t testing.TB, moduleAtVersion string) string {
 	t.Helper()
 	out, err := exec.Command("go", "mod", "download", "-json", moduleAtVersion).Output()
 	if err != nil {
@@ -93,7 +93,7 @@ func ModuleDir(t *testing.T, moduleAtVersion string) string {
 }
 
 // Grant gives the groups a cluster role with the rules, named name.
-func (e *Env) Grant(t *testing.T, name string, rules []rbacv1.PolicyRule, groups ...string) {
+func (e *Env) Grant(t testing.TB, name string, rules []rbacv1.PolicyRule, groups ...string) {
 	t.Helper()
 	cs := kubernetes.NewForConfigOrDie(e.Config)
 	ctx := context.Background()
