@@ -37,7 +37,12 @@ func BenchmarkThousandWatches(b *testing.B) {
 	go func() {
 		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
 	}()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
 	c, err := kubeclient.Ferry(rc)
 	if err != nil {
 		b.Fatal(err)
