@@ -124,7 +124,7 @@ func (p *plan) prometheusRule() *unstructured.Unstructured {
 // namespace.
 const (
 	AlertsSecret         = "ferry-alerts"
-	AlertsSecretSlackKey = "slack-webhook-url"
+	AlertsSecretSlackKey = "slack-webhook-url" //nolint:gosec // the name of a key, not its value
 )
 
 // alertmanagerConfig routes the app's alerts of this stage to its alert channels, as a
