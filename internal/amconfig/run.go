@@ -1,0 +1,212 @@
+package amconfig
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Resource is the prometheus-operator's AlertmanagerConfig resource.
+var Resource = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1alpha1", Resource: "alertmanagerconfigs"}
+
+var secrets = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// Options are where the config goes and which Alertmanager reads it.
+type Options struct {
+	// File is the Alertmanager config file; Run owns it and rewrites it whole.
+	File string
+	// Global holds the settings every receiver shares.
+	Global Global
+	// AlertmanagerURL is the base URL of the Alertmanager to reload; empty: no reload.
+	AlertmanagerURL string
+	// Client sends the reload request; nil: a client with a 10 s timeout.
+	Client *http.Client
+}
+
+// The wait before the next reload after one failed (Alertmanager not up yet, or a config
+// it refuses), doubling up to the maximum.
+const (
+	retryFirst = time.Second
+	retryMax   = time.Minute
+)
+
+// Run watches AlertmanagerConfig objects and Secrets and keeps the config file in step,
+// reloading Alertmanager after each change, until ctx ends. It writes the file once it
+// has read every object, so a file that exists is the sign of its health. The logger
+// comes from ctx.
+func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
+	if err := o.Global.Validate(); err != nil {
+		return err
+	}
+	log := logr.FromContextOrDiscard(ctx)
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	changed := make(chan struct{}, 1)
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 10*time.Minute)
+	configs, err := watch(factory, Resource, changed)
+	if err != nil {
+		return err
+	}
+	secretInf, err := watch(factory, secrets, changed)
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), configs.Informer().HasSynced, secretInf.Informer().HasSynced) {
+		return ctx.Err()
+	}
+	pending, retry := false, retryFirst
+	for {
+		wrote, n, err := sync(log, o, configs, secretInf)
+		if err != nil {
+			return err
+		}
+		if wrote {
+			pending, retry = true, retryFirst
+		}
+		var again <-chan time.Time
+		if pending {
+			if err := reload(ctx, o); err != nil {
+				log.Error(err, "reloading Alertmanager", "retryIn", retry.String())
+				again = time.After(retry)
+				retry = min(2*retry, retryMax)
+			} else {
+				log.Info("Alertmanager reloaded its config", "alertmanagerConfigs", n)
+				pending = false
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+			// Let a burst of changes settle into one write and one reload.
+			time.Sleep(200 * time.Millisecond)
+		case <-again:
+		}
+	}
+}
+
+// watch adds an informer for gvr whose every event pokes changed.
+func watch(f dynamicinformer.DynamicSharedInformerFactory, gvr schema.GroupVersionResource, changed chan struct{}) (informers.GenericInformer, error) {
+	inf := f.ForResource(gvr)
+	poke := func(any) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: poke, DeleteFunc: poke, UpdateFunc: func(_, n any) { poke(n) },
+	})
+	return inf, err
+}
+
+// sync writes the config of the objects now listed when it differs from the file; it
+// reports whether it wrote and how many objects there are.
+func sync(log logr.Logger, o Options, configs, secretInf informers.GenericInformer) (bool, int, error) {
+	list, err := configs.Lister().List(labels.Everything())
+	if err != nil {
+		return false, 0, err
+	}
+	var objs []*unstructured.Unstructured
+	for _, obj := range list {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			objs = append(objs, u)
+		}
+	}
+	b, errs := Build(o.Global, objs, secretFrom(secretInf))
+	for _, err := range errs {
+		log.Error(err, "skipping an AlertmanagerConfig")
+	}
+	if b == nil {
+		return false, len(objs), nil
+	}
+	if have, err := os.ReadFile(o.File); err == nil && bytes.Equal(have, b) {
+		return false, len(objs), nil
+	}
+	return true, len(objs), writeAtomic(o.File, b)
+}
+
+// secretFrom reads Secrets from the informer's cache.
+func secretFrom(inf informers.GenericInformer) SecretFunc {
+	return func(namespace, name, key string) (string, error) {
+		obj, err := inf.Lister().ByNamespace(namespace).Get(name)
+		if err != nil {
+			return "", fmt.Errorf("secret %q: %w", name, err)
+		}
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return "", fmt.Errorf("secret %q: unexpected %T", name, obj)
+		}
+		v, found, _ := unstructured.NestedString(u.Object, "data", key)
+		if !found {
+			return "", fmt.Errorf("secret %q has no key %q", name, key)
+		}
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return "", fmt.Errorf("key %q of secret %q: %w", key, name, err)
+		}
+		return string(b), nil
+	}
+}
+
+// writeAtomic replaces file in one rename, so Alertmanager never reads half a file. The
+// file holds Slack URLs, which are credentials: only its owner reads it.
+func writeAtomic(file string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".alertmanager-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
+
+// reload asks Alertmanager to read its config again; it answers once it has, with the
+// reason when it refused the file.
+func reload(ctx context.Context, o Options) error {
+	if o.AlertmanagerURL == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(o.AlertmanagerURL, "/")+"/-/reload", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %s: %s", req.URL, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
