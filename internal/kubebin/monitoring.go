@@ -2,15 +2,17 @@ package kubebin
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // The prometheus-operator's CRDs come from its Go module, at the version the render
-// integration test checks rendered objects against. Only the two kinds Ferry renders are
+// integration test checks rendered objects against. Only the kinds Ferry renders are
 // installed: the others (Prometheus, Alertmanager...) would invite objects that nothing
 // in the dev cluster acts on.
 const (
@@ -19,13 +21,16 @@ const (
 	promOperatorCRDDir  = "example/prometheus-operator-crd"
 )
 
-var monitoringCRDs = []string{"monitoring.coreos.com_podmonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"}
+var monitoringCRDs = []string{"monitoring.coreos.com_podmonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml",
+	"monitoring.coreos.com_alertmanagerconfigs.yaml"}
 
-// MonitoringCRDs is the file holding the prometheus-operator's PodMonitor and
-// PrometheusRule CRDs as one YAML stream, copied into the cache from the operator's Go
-// module the first time it is asked for.
+// MonitoringCRDs is the file holding the prometheus-operator's PodMonitor,
+// PrometheusRule and AlertmanagerConfig CRDs as one YAML stream, copied into the cache
+// from the operator's Go module the first time it is asked for. The file's name holds
+// the list's digest, so a cache made with fewer kinds is not taken as complete.
 func (c Cache) MonitoringCRDs() (string, error) {
-	file := filepath.Join(c.Dir, "crds", "prometheus-operator-"+promOperatorVersion+".yaml")
+	sum := sha256.Sum256([]byte(strings.Join(monitoringCRDs, "\n")))
+	file := filepath.Join(c.Dir, "crds", fmt.Sprintf("prometheus-operator-%s-%x.yaml", promOperatorVersion, sum[:4]))
 	if _, err := os.Stat(file); err == nil {
 		return file, nil
 	}
