@@ -132,6 +132,12 @@ var prometheusTmpl = template.Must(template.New("prometheus").Parse(`global:
 # process, which reloads Prometheus when they change (no Prometheus operator runs here).
 rule_files:
 - {{.RuleFiles}}/*.yaml
+# Firing alerts go to the cluster's Alertmanager, which routes them as the
+# AlertmanagerConfig objects say.
+alerting:
+  alertmanagers:
+  - static_configs:
+    - targets: ["{{.Alertmanager}}"]
 scrape_configs:
 # Pods that ask for it with prometheus.io/scrape, port and path annotations, found through
 # the Kubernetes API by the pod-targets process (Debian's Prometheus has no Kubernetes
@@ -170,7 +176,8 @@ func (c Config) startPodTargets() error {
 func (c Config) startPrometheus() error {
 	conf := filepath.Join(c.confDir("prometheus"), "prometheus.yml")
 	if err := writeTemplate(conf, prometheusTmpl, map[string]string{
-		"Targets": c.podTargetsFile(), "RuleFiles": c.RuleFilesDir(), "KubeStateMetrics": c.KubeStateMetricsAddr}); err != nil {
+		"Targets": c.podTargetsFile(), "RuleFiles": c.RuleFilesDir(), "KubeStateMetrics": c.KubeStateMetricsAddr,
+		"Alertmanager": c.AlertmanagerAddr}); err != nil {
 		return err
 	}
 	p := process{name: procPrometheus, bin: "prometheus", args: []string{
@@ -206,6 +213,7 @@ func (c Config) checkPortsFree() error {
 		{procCM, "127.0.0.1:10257"}, {procScheduler, "127.0.0.1:10259"}, {procKubelet, "127.0.0.1:10248"},
 		{procProxy, "127.0.0.1:10256"}, {procProxy, "127.0.0.1:10249"}, {procCoreDNS, "127.0.0.1:8181"},
 		{procTraefik, c.GatewayAddr}, {procTraefik, c.traefikAdminAddr()}, {procKubeState, c.KubeStateMetricsAddr},
+		{procAlertmanager, c.AlertmanagerAddr},
 	}
 	for _, p := range ports {
 		if _, ours := c.running(p.proc); ours {

@@ -36,6 +36,12 @@ type Config struct {
 	// KubeStateMetricsAddr is where the kube-state-metrics stand-in serves its series
 	// for Prometheus (loopback).
 	KubeStateMetricsAddr string
+	// AlertmanagerAddr is where Alertmanager listens (loopback).
+	AlertmanagerAddr string
+	// AlertSMTPAddr is the mail relay Alertmanager sends alert mail through, plain SMTP
+	// on loopback (nothing leaves the machine); AlertSMTPFrom is the mail's sender.
+	AlertSMTPAddr string
+	AlertSMTPFrom string
 	// GatewayAddr is where Traefik serves the dev Gateway's listener (loopback); its
 	// /ping answers on the next port.
 	GatewayAddr string
@@ -71,6 +77,9 @@ func DefaultConfig() Config {
 		PrometheusAddr:       "127.0.0.1:9090",
 		KubeStateMetricsAddr: "127.0.0.1:9091",
 		GatewayAddr:          "127.0.0.1:8088",
+		AlertmanagerAddr:     "127.0.0.1:9093",
+		AlertSMTPAddr:        "127.0.0.1:2525",
+		AlertSMTPFrom:        "alertmanager@ferry-dev.localhost",
 		Out:                  io.Discard,
 	}
 }
@@ -97,6 +106,14 @@ func (c Config) Validate() error {
 	}
 	if ap, err := netip.ParseAddrPort(c.KubeStateMetricsAddr); err != nil || !ap.Addr().IsLoopback() {
 		errs = append(errs, fmt.Errorf("the kube-state-metrics address %q is not a loopback address with a port", c.KubeStateMetricsAddr))
+	}
+	for what, addr := range map[string]string{"Alertmanager": c.AlertmanagerAddr, "alert mail relay": c.AlertSMTPAddr} {
+		if ap, err := netip.ParseAddrPort(addr); err != nil || !ap.Addr().IsLoopback() {
+			errs = append(errs, fmt.Errorf("the %s address %q is not a loopback address with a port", what, addr))
+		}
+	}
+	if c.AlertSMTPFrom == "" {
+		errs = append(errs, errors.New("the sender of alert mail is required"))
 	}
 	if ap, err := netip.ParseAddrPort(c.GatewayAddr); err != nil || !ap.Addr().IsLoopback() || ap.Port() == 0 || ap.Port() == 65535 {
 		errs = append(errs, fmt.Errorf("the Gateway address %q is not a loopback address with a port below 65535", c.GatewayAddr))

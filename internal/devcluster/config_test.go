@@ -23,6 +23,8 @@ func TestValidateRejectsUnsafeRanges(t *testing.T) {
 		{"overlap", func(c *Config) { c.KwokCIDR = netip.MustParsePrefix("10.244.0.0/16") }, "overlaps the pod CIDR"},
 		{"relative dir", func(c *Config) { c.StateDir = "state" }, "absolute"},
 		{"negative kwok", func(c *Config) { c.KwokNodes = -1 }, "--kwok-nodes"},
+		{"mail relay off the machine", func(c *Config) { c.AlertSMTPAddr = "192.0.2.1:25" }, "alert mail relay address"},
+		{"Alertmanager on every interface", func(c *Config) { c.AlertmanagerAddr = "0.0.0.0:9093" }, "Alertmanager address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 )
 
 // stopOrder stops the users of the node before the node, and the store last.
-var stopOrder = []string{procTraefik, procKwok, procPrometheus, procRuleFiles, procKubeState, procPodTargets, procCoreDNS, procProxy, procScheduler, procCM, procKubelet}
+var stopOrder = []string{procTraefik, procKwok, procPrometheus, procAlertmanager, procAlertmanagerConfig, procRuleFiles, procKubeState, procPodTargets, procCoreDNS, procProxy, procScheduler, procCM, procKubelet}
 
 // Down stops every process the cluster started, its pods included, unmounts what it
 // mounted and removes its bridge, routes, iptables chains and state directory. Built

@@ -12,14 +12,18 @@ import (
 )
 
 // What stands in for the Prometheus operator and kube-state-metrics, so that the alert
-// rules Ferry installs with each deployment are evaluated by the cluster's Prometheus.
+// rules Ferry installs with each deployment are evaluated by the cluster's Prometheus,
+// and the alerts routed by its Alertmanager as the AlertmanagerConfig objects say.
 const (
-	procKubeState = "kube-state-metrics"
-	procRuleFiles = "rule-files"
+	procKubeState          = "kube-state-metrics"
+	procRuleFiles          = "rule-files"
+	procAlertmanagerConfig = "alertmanager-config"
+	procAlertmanager       = "alertmanager"
 )
 
-// installMonitoringCRDs installs the prometheus-operator's PodMonitor and PrometheusRule
-// CRDs, so the deploy step applies an application's monitoring objects here too.
+// installMonitoringCRDs installs the prometheus-operator's PodMonitor, PrometheusRule and
+// AlertmanagerConfig CRDs, so the deploy step applies an application's monitoring
+// objects here too.
 func (c Config) installMonitoringCRDs(ctx context.Context) error {
 	file, err := c.cache().MonitoringCRDs()
 	if err != nil {
@@ -36,8 +40,13 @@ func (c Config) installMonitoringCRDs(ctx context.Context) error {
 	if err := ap.ApplyManifest(ctx, crds); err != nil {
 		return fmt.Errorf("applying the prometheus-operator CRDs: %w", err)
 	}
-	rule := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule"}}
-	return c.waitServed(rule, 30*time.Second)
+	for _, kind := range []struct{ apiVersion, kind string }{{"monitoring.coreos.com/v1", "PrometheusRule"}, {"monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"}} {
+		obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": kind.apiVersion, "kind": kind.kind}}
+		if err := c.waitServed(obj, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitServed waits until the API serves the kind of obj, after its CRD was applied.
@@ -85,4 +94,40 @@ func (c Config) startRuleFiles() error {
 		return err
 	}
 	return c.waitFor(procRuleFiles, 30*time.Second, c.health(procRuleFiles))
+}
+
+// AlertmanagerConfigFile is Alertmanager's config, written by the alertmanager-config
+// process.
+func (c Config) AlertmanagerConfigFile() string {
+	return filepath.Join(c.confDir("alertmanager"), "alertmanager.yml")
+}
+
+// startAlertmanagerConfig runs `ferry dev alertmanager-config`, which writes the
+// AlertmanagerConfig objects' routes and receivers into Alertmanager's config, with the
+// loopback mail relay as every receiver's, and reloads Alertmanager when it changes. It
+// writes the file once it has read every object, so it runs before Alertmanager.
+func (c Config) startAlertmanagerConfig() error {
+	p := process{name: procAlertmanagerConfig, bin: c.FerryBin, args: []string{"dev", "alertmanager-config",
+		"--kubeconfig=" + c.kubeconfig("prometheus"), "--file=" + c.AlertmanagerConfigFile(),
+		"--alertmanager=http://" + c.AlertmanagerAddr, "--smtp-smarthost=" + c.AlertSMTPAddr, "--smtp-from=" + c.AlertSMTPFrom}}
+	if _, err := c.start(p); err != nil {
+		return err
+	}
+	return c.waitFor(procAlertmanagerConfig, 30*time.Second, c.health(procAlertmanagerConfig))
+}
+
+// startAlertmanager runs Debian's Alertmanager on loopback, as a single instance: an
+// empty cluster address turns off the gossip that would listen on every interface.
+func (c Config) startAlertmanager() error {
+	p := process{name: procAlertmanager, bin: "prometheus-alertmanager", args: []string{
+		"--config.file=" + c.AlertmanagerConfigFile(),
+		"--storage.path=" + c.dataDir("alertmanager"),
+		"--web.listen-address=" + c.AlertmanagerAddr,
+		"--web.external-url=http://" + c.AlertmanagerAddr,
+		"--cluster.listen-address=",
+	}}
+	if _, err := c.start(p); err != nil {
+		return err
+	}
+	return c.waitFor(procAlertmanager, 60*time.Second, c.health(procAlertmanager))
 }

@@ -14,6 +14,7 @@ var debianPackages = []struct{ file, pkg string }{
 	{"/usr/lib/cni/bridge", "containernetworking-plugins"},
 	{"docker-registry", "docker-registry"},
 	{"prometheus", "prometheus"},
+	{"prometheus-alertmanager", "prometheus-alertmanager"},
 	{"iptables", "iptables"},
 	{"conntrack", "conntrack"},
 	{"ip", "iproute2"},

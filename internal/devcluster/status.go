@@ -51,6 +51,13 @@ func (c Config) health(name string) func() error {
 			_, err := os.Stat(c.RuleFilesDir())
 			return err
 		}
+	case procAlertmanagerConfig:
+		return func() error {
+			_, err := os.Stat(c.AlertmanagerConfigFile())
+			return err
+		}
+	case procAlertmanager:
+		return func() error { return httpOK("http://"+c.AlertmanagerAddr+"/-/ready", nil) }
 	case procKwok:
 		return func() error { return c.kwokNodesReady(1) }
 	case procTraefik:
@@ -61,7 +68,7 @@ func (c Config) health(name string) func() error {
 
 // allProcs lists every component in start order.
 var allProcs = []string{procEtcd, procAPIServer, procRegistry, procContainerd, procCM, procScheduler,
-	procKubelet, procProxy, procCoreDNS, procPodTargets, procKubeState, procRuleFiles, procPrometheus, procTraefik, procKwok}
+	procKubelet, procProxy, procCoreDNS, procPodTargets, procKubeState, procRuleFiles, procAlertmanagerConfig, procAlertmanager, procPrometheus, procTraefik, procKwok}
 
 // ComponentStatus is one line of `ferry dev status`.
 type ComponentStatus struct {

@@ -46,11 +46,13 @@ func Up(ctx context.Context, c Config) error {
 		{"kube-proxy", func(context.Context) error { return c.startKubeProxy() }},
 		{"cluster roles and the kube-dns Service", c.applyBootstrap},
 		{"Ferry's custom resources", c.installCRDs},
-		{"Prometheus operator CRDs (PodMonitor, PrometheusRule)", c.installMonitoringCRDs},
+		{"Prometheus operator CRDs (PodMonitor, PrometheusRule, AlertmanagerConfig)", c.installMonitoringCRDs},
 		{"CoreDNS", func(context.Context) error { return c.startCoreDNS() }},
 		{"Prometheus pod targets", func(context.Context) error { return c.startPodTargets() }},
 		{"kube-state-metrics (stand-in)", func(context.Context) error { return c.startKubeStateMetrics() }},
 		{"Prometheus rule files", func(context.Context) error { return c.startRuleFiles() }},
+		{"Alertmanager config (AlertmanagerConfig objects)", func(context.Context) error { return c.startAlertmanagerConfig() }},
+		{"Alertmanager", func(context.Context) error { return c.startAlertmanager() }},
 		{"Prometheus", func(context.Context) error { return c.startPrometheus() }},
 		{"Gateway API and the dev Gateway", c.installGateway},
 		{"Traefik (the Gateway's proxy)", func(context.Context) error { return c.startTraefik() }},
@@ -81,8 +83,8 @@ func (c Config) envFile() string { return c.StateDir + "/env" }
 
 // Env is the shell environment that points tools at the cluster.
 func (c Config) Env() string {
-	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\nexport FERRY_GATEWAY=http://%s\n",
-		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr, c.GatewayAddr)
+	return fmt.Sprintf("export KUBECONFIG=%s\nexport FERRY_REGISTRY=%s\nexport FERRY_PROMETHEUS=http://%s\nexport FERRY_ALERTMANAGER=http://%s\nexport FERRY_GATEWAY=http://%s\n",
+		c.AdminKubeconfig(), c.RegistryAddr, c.PrometheusAddr, c.AlertmanagerAddr, c.GatewayAddr)
 }
 
 // clearStale removes what a cluster left behind when its processes died without `dev

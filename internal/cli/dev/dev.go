@@ -1,7 +1,7 @@
 // Package dev implements `ferry dev`: bring the local cluster up and down, report its
 // health, print its environment, mint kubeconfigs for test users, build images, and run
-// the helper processes the cluster's Prometheus relies on (pod targets, rule files, the
-// kube-state-metrics stand-in).
+// the helper processes the cluster's Prometheus and Alertmanager rely on (pod targets,
+// rule files, the kube-state-metrics stand-in, Alertmanager's config).
 package dev
 
 import (
@@ -30,13 +30,14 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s))
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s), newAlertmanagerConfig(s))
 	return cmd
 }
 
 type upOptions struct {
 	s         iostreams.Streams
 	kwokNodes int
+	alertSMTP string
 }
 
 func newUp(s iostreams.Streams) *cobra.Command {
@@ -48,6 +49,7 @@ func newUp(s iostreams.Streams) *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return o.run(c.Context()) },
 	}
 	cmd.Flags().IntVar(&o.kwokNodes, "kwok-nodes", 0, "add this many simulated nodes (kwok) for scale tests")
+	cmd.Flags().StringVar(&o.alertSMTP, "alert-smtp", devcluster.DefaultConfig().AlertSMTPAddr, "loopback host:port of the SMTP server Alertmanager sends alert mail to (plain SMTP, no TLS)")
 	return cmd
 }
 
@@ -55,6 +57,7 @@ func (o *upOptions) run(ctx context.Context) error {
 	cfg := devcluster.DefaultConfig()
 	cfg.Out = o.s.Out
 	cfg.KwokNodes = o.kwokNodes
+	cfg.AlertSMTPAddr = o.alertSMTP
 	if err := devcluster.Up(ctx, cfg); err != nil {
 		return err
 	}
