@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/amconfig"
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/appobject"
 	"ferry.dev/ferry/internal/controller"
@@ -31,6 +34,7 @@ import (
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
+	"ferry.dev/ferry/internal/render"
 	"ferry.dev/ferry/internal/rulefiles"
 )
 
@@ -41,6 +45,9 @@ const (
 	// fireWithin bounds the wait from the first crash to the alert firing: the kubelet's
 	// first back-off (10 s), a scrape and an evaluation (5 s each), the rule's 1 minute.
 	fireWithin = 3 * time.Minute
+	// notifyWithin bounds the wait from the alert firing to its Slack message and mail:
+	// Alertmanager's first wait for the group (10 s in the dev cluster), then delivery.
+	notifyWithin = time.Minute
 )
 
 // crashApp is hello with alert routes; its image exits at start (HELLO_ERROR_RATE out of
@@ -61,13 +68,18 @@ deploy:
 
 // TestCrashLoopingAlertFires deploys a release whose pod crash-loops through the
 // controller, and waits for the dev cluster's real Prometheus to fire the application's
-// CrashLooping alert, carrying the app's Slack channel and email routes. It then deletes
-// the PrometheusRule and checks that its rule file and its group leave Prometheus.
+// CrashLooping alert, carrying the app's Slack channel and email routes, and for its real
+// Alertmanager to route it, as the app's AlertmanagerConfig says, to a Slack webhook
+// and an SMTP server on loopback. It then deletes the PrometheusRule and the
+// AlertmanagerConfig and checks that they leave Prometheus and Alertmanager.
 func TestCrashLoopingAlertFires(t *testing.T) {
-	e := up(t)
+	slack := startSlack(t)
+	smtp := startSMTP(t)
+	e := up(t, smtp.addr)
 	ctx := context.Background()
 	stop := e.runController(t)
 	e.buildImage(t, "hello:"+version, "-X main.version="+version, "HELLO_ERROR_RATE=2")
+	e.createAlertsSecret(t, slack.url)
 	e.createApp(t)
 	if _, err := release.Create(ctx, e.ferry(t), release.Registry{}, release.Options{Namespace: appNS, Application: "hello",
 		Image: e.cfg.RegistryAddr + "/hello:" + version}); err != nil {
@@ -79,6 +91,10 @@ func TestCrashLoopingAlertFires(t *testing.T) {
 	alert := e.waitFiring(t, crashedAt.Add(fireWithin))
 	t.Logf("HelloCrashLooping pending %s and firing %s after the first crash; labels %v",
 		alert.ActiveAt.Sub(crashedAt).Round(time.Second), time.Since(crashedAt).Round(time.Second), alert.Labels)
+	msg := waitSlack(t, slack, notifyWithin)
+	t.Logf("the Slack message came %s after the first crash", msg.at.Sub(crashedAt).Round(time.Second))
+	m := waitMail(t, smtp, notifyWithin)
+	t.Logf("the mail came %s after the first crash", m.at.Sub(crashedAt).Round(time.Second))
 
 	// The controller would apply the rule again; the deletion is the test's alone.
 	stop()
@@ -90,6 +106,19 @@ func TestCrashLoopingAlertFires(t *testing.T) {
 	if err := dyn.Resource(rulefiles.Resource).Namespace(stageNS).Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := dyn.Resource(amconfig.Resource).Namespace(stageNS).Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "hello's receivers leave Alertmanager", func() error {
+		cfg, err := alertmanagerConfig(e.cfg.AlertmanagerAddr)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(cfg, stageNS+"/hello/") {
+			return fmt.Errorf("Alertmanager's config still names hello's receivers:\n%s", cfg)
+		}
+		return nil
+	})
 	eventually(t, 30*time.Second, "the rule file and its group leave Prometheus", func() error {
 		if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s still there (stat: %w)", file, err)
@@ -113,12 +142,14 @@ type env struct {
 	cs  kubernetes.Interface
 }
 
-// up brings the dev cluster up for the test and takes it down when the test ends,
-// keeping the component logs of a failed run in artifacts/alerts-logs.
-func up(t *testing.T) *env {
+// up brings the dev cluster up for the test, its alert mail going to smtpAddr, and takes
+// it down when the test ends, keeping the component logs of a failed run in
+// artifacts/alerts-logs.
+func up(t *testing.T, smtpAddr string) *env {
 	t.Helper()
 	cfg := devcluster.DefaultConfig()
 	cfg.Out = logWriter{t}
+	cfg.AlertSMTPAddr = smtpAddr
 	cfg.FerryBin = buildFerry(t)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -171,6 +202,21 @@ func (e *env) ferry(t *testing.T) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// createAlertsSecret makes the stage's namespace with the Secret its Slack alerts'
+// webhook URL is read from, as the cluster's operator does once per namespace.
+func (e *env) createAlertsSecret(t *testing.T, slackURL string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stageNS}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: render.AlertsSecret, Namespace: stageNS},
+		StringData: map[string]string{render.AlertsSecretSlackKey: slackURL}}
+	if _, err := e.cs.CoreV1().Secrets(stageNS).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // createApp makes the app's namespace with the Cluster dev-local (the dev cluster
@@ -269,6 +315,68 @@ func (e *env) waitFiring(t *testing.T, deadline time.Time) promAlert {
 		return fmt.Errorf("no HelloCrashLooping alert among %d", len(alerts))
 	})
 	return found
+}
+
+// waitSlack waits for the firing HelloCrashLooping message in the app's channel, sent
+// through the app's own receiver, saying which pod crash-loops.
+func waitSlack(t *testing.T, h *slackHook, timeout time.Duration) received[slackMessage] {
+	t.Helper()
+	var got received[slackMessage]
+	eventually(t, timeout, "the Slack message of HelloCrashLooping", func() error {
+		var ok bool
+		if got, ok = h.firing("HelloCrashLooping"); !ok {
+			return errors.New("no firing HelloCrashLooping message yet")
+		}
+		return nil
+	})
+	m := got.msg
+	a := m.Attachments[0]
+	receiver := url.QueryEscape(stageNS + "/hello/slack")
+	switch {
+	case m.Channel != "hello-oncall" || m.Username != "Alertmanager" || len(m.Attachments) != 1:
+		t.Fatalf("Slack message to %q from %q with %d attachments, want one to hello-oncall from Alertmanager", m.Channel, m.Username, len(m.Attachments))
+	case !strings.HasPrefix(a.Title, "[FIRING:1] HelloCrashLooping") || a.Color != "danger":
+		t.Fatalf("attachment title %q, color %q", a.Title, a.Color)
+	case !strings.Contains(a.Text, "hello container hello in hello-") || !strings.Contains(a.Text, "is crash looping"):
+		t.Fatalf("attachment text %q does not say which pod crash-loops", a.Text)
+	case !strings.Contains(a.TitleLink, "receiver="+receiver):
+		t.Fatalf("title link %q does not name the receiver %s", a.TitleLink, receiver)
+	}
+	return got
+}
+
+// waitMail waits for the firing HelloCrashLooping mail to both of the app's addresses.
+func waitMail(t *testing.T, s *smtpServer, timeout time.Duration) received[*mail.Message] {
+	t.Helper()
+	var got received[*mail.Message]
+	eventually(t, timeout, "the mail of HelloCrashLooping", func() error {
+		var ok bool
+		if got, ok = s.firing(t, "HelloCrashLooping"); !ok {
+			return errors.New("no firing HelloCrashLooping mail yet")
+		}
+		return nil
+	})
+	h := got.msg.Header
+	for _, addr := range []string{"oncall@hello.test", "sre@hello.test"} {
+		if !strings.Contains(h.Get("To"), addr) || !strings.Contains(h.Get("X-RcptTo"), addr) {
+			t.Fatalf("mail To %q, envelope %q: want %s in both", h.Get("To"), h.Get("X-RcptTo"), addr)
+		}
+	}
+	if from := devcluster.DefaultConfig().AlertSMTPFrom; !strings.Contains(h.Get("From"), from) {
+		t.Fatalf("mail from %q, want %s", h.Get("From"), from)
+	}
+	return got
+}
+
+// alertmanagerConfig is the config Alertmanager runs, from its status API.
+func alertmanagerConfig(addr string) (string, error) {
+	var r struct {
+		Config struct {
+			Original string `json:"original"`
+		} `json:"config"`
+	}
+	err := getJSON("http://"+addr+"/api/v2/status", &r)
+	return r.Config.Original, err
 }
 
 // activeAlerts reads Prometheus's /api/v1/alerts.
