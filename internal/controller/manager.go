@@ -187,7 +187,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	}
 	// Always: an app file's own webhooks (notify.webhooks) need it without sinks here.
 	if err := (&outbox.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Sinks: o.EventSinks, MaxBackoff: o.EventMaxBackoff,
-		Messages: o.Messages}).SetupWithManager(mgr); err != nil {
+		Messages: o.Messages, Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the outbox reconciler: %w", err)
 	}
 

@@ -15,9 +15,11 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,6 +58,8 @@ type Reconciler struct {
 	MaxBackoff time.Duration
 	// Messages are the notifications' templates (default: messages.Default()).
 	Messages *messages.Set
+	// Events tells of a sink's first failure in a row on the Promotion (nil: none).
+	Events events.EventRecorder
 	// Timeout bounds one send (default 5 s).
 	Timeout time.Duration
 	Now     func() time.Time
@@ -196,6 +200,10 @@ func (r *Reconciler) deliver(ctx context.Context, p *ferryv1.Promotion, s Sink, 
 			wait := outbox.Backoff(d.Attempts, cmp.Or(r.MaxBackoff, time.Minute))
 			next := metav1.NewMicroTime(now.Add(wait))
 			d.NextAttemptAt, d.LastError = &next, fmt.Sprintf("event %d (%s): %v", e.Seq, e.Type, err)
+			if d.Attempts == 1 && r.Events != nil {
+				// Said once per outage: the status keeps the latest error and attempt count.
+				r.Events.Eventf(p, nil, corev1.EventTypeWarning, "NotificationFailed", "notify", "sink %s: %s; trying again in %s", s.Name, d.LastError, wait.Round(time.Second))
+			}
 			return wait, r.saveDeliveries(ctx, p)
 		}
 		d = outbox.Delivery(p, s.Name)

@@ -121,12 +121,24 @@ func TestSinkDownThenUpAcrossARestart(t *testing.T) {
 		return p.Status.Phase == ferryv1.PromotionSucceeded && len(p.Status.Outbox) == int(p.Status.EventSeq) && d != nil && d.Attempts >= 2
 	})
 	d := delivery(p, "audit")
-	if d.Delivered != 0 || !strings.Contains(d.LastError, "event 1 (dev.ferry.promotion.started): sink audit answered 503") || strings.Contains(d.LastError, "s3cret") {
+	if d.Delivered != 0 || !strings.Contains(d.LastError, "event 1 (dev.ferry.release.created): sink audit answered 503") || strings.Contains(d.LastError, "s3cret") {
 		t.Errorf("delivery while down: %+v", d)
 	}
 	if len(rv.events()) != 0 {
 		t.Fatalf("a down sink kept events: %v", rv.events())
 	}
+	// The failure is told once as an Event on the Promotion, without the sink's URL.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		list, err := cs.EventsV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "regarding.name=web-1-0-0-dev,reason=NotificationFailed"})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != 1 || !strings.HasPrefix(list.Items[0].Note, "sink audit: event 1 (dev.ferry.release.created): sink audit answered 503; trying again in ") ||
+			strings.Contains(list.Items[0].Note, "s3cret") {
+			return fmt.Errorf("events %+v", list.Items)
+		}
+		return nil
+	})
 	stop()
 
 	attempts := d.Attempts
