@@ -33,11 +33,25 @@ storage:
     enabled: true
 http:
   addr: {{.Addr}}
+# Each push is told to ferry server at its default address, when one runs there; the
+# registry keeps the notifications and retries while none does.
+notifications:
+  endpoints:
+    - name: ferry-server
+      url: {{.Notify}}
+      timeout: 2s
+      threshold: 3
+      backoff: 1s
 `))
+
+// RegistryNotifyAddr is where the dev registry sends its notifications: `ferry server`'s
+// default address on this machine.
+const RegistryNotifyAddr = "127.0.0.1:8090"
 
 func (c Config) startRegistry() error {
 	conf := filepath.Join(c.confDir("registry"), "config.yml")
-	if err := writeTemplate(conf, registryTmpl, map[string]string{"Root": c.dataDir("registry"), "Addr": c.RegistryAddr}); err != nil {
+	if err := writeTemplate(conf, registryTmpl, map[string]string{"Root": c.dataDir("registry"), "Addr": c.RegistryAddr,
+		"Notify": "http://" + RegistryNotifyAddr + "/hooks/registry"}); err != nil {
 		return err
 	}
 	if _, err := c.start(process{name: procRegistry, bin: "docker-registry", args: []string{"serve", conf}}); err != nil {
