@@ -1,6 +1,6 @@
 // Package imagebuild builds linux/amd64 OCI images from Go main packages without a
-// container engine: a static binary is the image's only layer, and the image is pushed
-// to a registry with go-containerregistry.
+// container engine: a static binary is the image's layer (with an empty /tmp beside it
+// when asked), and the image is pushed to a registry with go-containerregistry.
 package imagebuild
 
 import (
@@ -38,6 +38,9 @@ type Options struct {
 	Env []string
 	// Insecure pushes over plain HTTP, as to the local registry.
 	Insecure bool
+	// Tmp adds an empty /tmp that every user may write (mode 1777), for programs that
+	// keep temporary files or caches there; the image runs as an unprivileged user.
+	Tmp bool
 }
 
 // IsLoopback reports whether an image reference names a registry on this machine, which
@@ -80,6 +83,11 @@ func Build(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if opts.Tmp {
+		if img, err = WithTmp(img); err != nil {
+			return Result{}, err
+		}
+	}
 	return Push(ctx, img, opts.Ref, opts.Insecure)
 }
 
@@ -97,7 +105,7 @@ func goBuild(ctx context.Context, opts Options, out string) error {
 }
 
 // Image makes a linux/amd64 image whose only layer holds the binary at /app, its
-// entrypoint.
+// entrypoint. Its PATH is / unless env sets one.
 func Image(binary string, env []string) (v1.Image, error) {
 	layer, err := binaryLayer(binary)
 	if err != nil {
@@ -117,10 +125,43 @@ func Image(binary string, env []string) (v1.Image, error) {
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cf.Config.Entrypoint = []string{binaryPath}
-	cf.Config.Env = append([]string{"PATH=/"}, env...)
+	cf.Config.Env = env
+	if !hasKey(env, "PATH") {
+		cf.Config.Env = append([]string{"PATH=/"}, env...)
+	}
 	// Run as an unprivileged user; the binary needs nothing else.
 	cf.Config.User = "65532:65532"
 	return mutate.ConfigFile(img, cf)
+}
+
+// hasKey reports whether env (KEY=VALUE) sets key: a second PATH would leave the
+// runtime to pick one.
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// WithTmp adds a layer holding an empty /tmp with mode 1777, so an unprivileged
+// process can write temporary files.
+func WithTmp(img v1.Image) (v1.Image, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	hdr := &tar.Header{Name: "tmp/", Mode: 0o1777, ModTime: time.Unix(0, 0), Typeflag: tar.TypeDir}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	layer, err := tarLayer(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return mutate.AppendLayers(img, layer)
 }
 
 // binaryLayer packs the binary into an uncompressed tar at /app, with fixed times so the
@@ -143,7 +184,11 @@ func binaryLayer(binary string) (v1.Layer, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	b := buf.Bytes()
+	return tarLayer(buf.Bytes())
+}
+
+// tarLayer makes an uncompressed OCI layer of a tar archive.
+func tarLayer(b []byte) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil
 	}, tarball.WithMediaType(types.OCILayer))
