@@ -19,6 +19,7 @@ const (
 // ReleaseSpec is one immutable version to deliver.
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a Release is immutable; create a new one"
 // +kubebuilder:validation:XValidation:rule="self.flow != 'pr' || (has(self.git) && has(self.git.pullRequest))",message="a pr Release needs git.pullRequest"
+// +kubebuilder:validation:XValidation:rule="has(self.build) ? (!has(self.images) || size(self.images) == 0) && has(self.git) && has(self.git.repoURL) : has(self.images) && size(self.images) > 0",message="a Release has images, or a build (with git.commit and git.repoURL) that makes them"
 type ReleaseSpec struct {
 	// Application is the Application this Release belongs to, in the same namespace.
 	// +kubebuilder:validation:MinLength=1
@@ -28,12 +29,17 @@ type ReleaseSpec struct {
 	Version string `json:"version"`
 	// Flow selects the stages the Release travels through.
 	Flow Flow `json:"flow"`
-	// Images are the images of the Release, pinned by digest.
-	// +kubebuilder:validation:MinItems=1
+	// Images are the images of the Release, pinned by digest (none when Build makes
+	// them: they are then in status.images).
 	// +kubebuilder:validation:MaxItems=10
 	// +listType=map
 	// +listMapKey=name
-	Images []ReleaseImage `json:"images"`
+	// +optional
+	Images []ReleaseImage `json:"images,omitempty"`
+	// Build asks for the images to be built from Git's commit first: the release
+	// controller runs a build Job, and the Release travels once it pushed them.
+	// +optional
+	Build *ReleaseBuild `json:"build,omitempty"`
 	// Git holds the commit the Release was built from.
 	// +optional
 	Git *GitInfo `json:"git,omitempty"`
@@ -41,6 +47,22 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=262144
 	AppFile string `json:"appFile"`
+}
+
+// ReleaseBuild is what a build Job makes of the Release's commit.
+type ReleaseBuild struct {
+	// Package is the application's main package, a directory of the repository.
+	// +kubebuilder:validation:MinLength=1
+	Package string `json:"package"`
+	// Repository is where the app image is pushed (REGISTRY/PATH), tagged with the
+	// Release's version.
+	// +kubebuilder:validation:MinLength=1
+	Repository string `json:"repository"`
+	// TestsPackage and TestsRepository make the tests image, when the app file has one.
+	// +optional
+	TestsPackage string `json:"testsPackage,omitempty"`
+	// +optional
+	TestsRepository string `json:"testsRepository,omitempty"`
 }
 
 // ReleaseImage is one image of a Release.
@@ -95,6 +117,49 @@ type ReleaseStatus struct {
 	// +listType=map
 	// +listMapKey=stage
 	VerifiedStages []VerifiedStage `json:"verifiedStages,omitempty"`
+	// Images are the images the build pushed, for a Release with spec.build.
+	// +optional
+	Images []ReleaseImage `json:"images,omitempty"`
+	// Build is the build's progress, for a Release with spec.build.
+	// +optional
+	Build *BuildStatus `json:"build,omitempty"`
+}
+
+// BuildPhase is where a build is.
+type BuildPhase string
+
+// The build phases.
+const (
+	BuildRunning   BuildPhase = "Running"
+	BuildSucceeded BuildPhase = "Succeeded"
+	BuildFailed    BuildPhase = "Failed"
+)
+
+// BuildStatus is a Release's build.
+type BuildStatus struct {
+	Phase BuildPhase `json:"phase"`
+	// Job is the build Job's name, in the Release's namespace.
+	Job string `json:"job"`
+	// StartedAt and FinishedAt bound the build.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// Message says how it ended.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// LogConfigMap is the ConfigMap that keeps the end of the build's log.
+	// +optional
+	LogConfigMap string `json:"logConfigMap,omitempty"`
+}
+
+// AppImages are the Release's images: its own, or those its build pushed (none yet
+// while it builds).
+func (r *Release) AppImages() []ReleaseImage {
+	if len(r.Spec.Images) > 0 {
+		return r.Spec.Images
+	}
+	return r.Status.Images
 }
 
 // VerifiedStage is a stage a Release passed.

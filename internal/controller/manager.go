@@ -74,6 +74,8 @@ type Options struct {
 	// EventMaxBackoff bounds the wait between tries of a sink that failed (default 1m).
 	EventSinks      []outbox.Sink
 	EventMaxBackoff time.Duration
+	// Builder runs the build Jobs of Releases made from a commit (nil: none runs).
+	Builder *release.Builder
 	// Messages are the templates of Slack and mail messages (default: built in).
 	Messages *messages.Set
 	// ServiceNow, when set, mirrors every change record as a ServiceNow change request.
@@ -171,7 +173,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err := (&application.Reconciler{Client: mgr.GetClient(), Keep: cmp.Or(o.PromotionHistory, 20)}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the application reconciler: %w", err)
 	}
-	if err := (&release.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&release.Reconciler{Client: mgr.GetClient(), Builder: o.Builder}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the release reconciler: %w", err)
 	}
 	if err := (&promotion.Reconciler{Client: mgr.GetClient(), LocalConfig: rc, Events: mgr.GetEventRecorder("ferry-controller"),

@@ -23,6 +23,11 @@ const FetchTimeout = 30 * time.Second
 // log is streamed, not only its first bytes, because a failing hook says why at the end;
 // what the kubelet serves is bounded by its log rotation (10 MiB by default).
 func Fetch(ctx context.Context, cs kubernetes.Interface, ns, job string) (string, error) {
+	return FetchContainer(ctx, cs, ns, job, Container)
+}
+
+// FetchContainer is Fetch for the named container of the Job's pod.
+func FetchContainer(ctx context.Context, cs kubernetes.Interface, ns, job, container string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	defer cancel()
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + job})
@@ -33,7 +38,7 @@ func Fetch(ctx context.Context, cs kubernetes.Interface, ns, job string) (string
 	if pod == nil {
 		return "", fmt.Errorf("job %s/%s has no pod left to read the log of", ns, job)
 	}
-	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: Container}).Stream(ctx)
+	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
 		return "", fmt.Errorf("reading the log of pod %s/%s: %w", ns, pod.Name, err)
 	}

@@ -13,12 +13,14 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/controller"
 	"ferry.dev/ferry/internal/controller/changerecord"
 	"ferry.dev/ferry/internal/controller/outbox"
+	"ferry.dev/ferry/internal/controller/release"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/messages"
 )
@@ -32,6 +34,8 @@ type options struct {
 	snow       changerecord.ServiceNow
 	otlp       string
 	templates  string
+	builder    release.Builder
+	builderEnv []string
 	ctl        controller.Options
 }
 
@@ -75,6 +79,10 @@ func newCommand(o *options) *cobra.Command {
 	f.StringVar(&o.email.From, "mail-from", "ferry@localhost", "the mail's sender")
 	f.StringSliceVar(&o.email.To, "mail-to", nil, "the mail's recipients (with --smtp-server; an app file's notify.email takes their place)")
 	f.StringVar(&o.email.Secret, "smtp-secret", "", "NAMESPACE/NAME of a Secret with the SMTP username and password (default: no authentication)")
+	f.StringVar(&o.builder.Image, "builder-image", "", "the image build Jobs run (ferry build as its entrypoint; on the dev cluster: ferry dev builder-image); without it Releases made from a commit wait")
+	f.StringSliceVar(&o.builder.HostPaths, "builder-host-path", nil, "a node path mounted read-only in build Jobs at the same path (repeatable; the dev cluster's Go toolchain and module cache)")
+	f.StringSliceVar(&o.builderEnv, "builder-env", nil, "KEY=VALUE set in build Jobs (repeatable)")
+	f.DurationVar(&o.builder.Timeout, "builder-timeout", 30*time.Minute, "how long a build may take")
 	f.StringVar(&o.templates, "message-templates", "", "a YAML file of Go templates that replace the built-in words of Slack and mail messages (see ferry's internal/messages/default.yaml)")
 	f.StringVar(&o.otlp, "otlp-endpoint", "", "send each finished promotion's trace to this OpenTelemetry collector over OTLP/HTTP (default path /v1/traces)")
 	f.StringVar(&o.snow.URL, "servicenow-url", "", "keep every change record as a change_request in this ServiceNow instance too (with --servicenow-secret)")
@@ -124,6 +132,17 @@ func (o *options) validate() error {
 			return errors.New("--otlp-endpoint: expected http(s)://HOST[:PORT][/PATH]")
 		}
 		o.ctl.EventSinks = append(o.ctl.EventSinks, outbox.Sink{Name: "otlp", OTLP: &outbox.OTLP{Endpoint: o.otlp}})
+	}
+	if o.builder.Image != "" {
+		b := o.builder
+		for _, kv := range o.builderEnv {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return fmt.Errorf("--builder-env %q: expected KEY=VALUE", kv)
+			}
+			b.Env = append(b.Env, corev1.EnvVar{Name: k, Value: v})
+		}
+		o.ctl.Builder = &b
 	}
 	if o.templates != "" {
 		m, err := messages.Load(o.templates)

@@ -94,7 +94,7 @@ func (o *options) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	img := rel.Spec.Images[0]
+	img := rel.AppImages()[0]
 	_, err = fmt.Fprintf(o.s.Out, "release %s/%s: %s %s (%s@%s), flow %s\n", ns, rel.Name, rel.Spec.Application, rel.Spec.Version, img.Repository, img.Digest, rel.Spec.Flow)
 	return err
 }

@@ -20,7 +20,7 @@ func makeRelease(ctx context.Context, c client.Client, iw *ferryv1.ImageWatch, r
 		return "", err
 	}
 	for _, rel := range list.Items {
-		for _, img := range rel.Spec.Images {
+		for _, img := range rel.AppImages() {
 			if img.Name == "app" && img.Digest == res.Digest && img.Repository == iw.Spec.Repository {
 				return rel.Name, nil
 			}

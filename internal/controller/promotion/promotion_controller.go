@@ -168,7 +168,7 @@ func (f *facts) file() (*appfile.File, error) {
 
 // images are the Release's app and tests images, pinned by digest.
 func (f *facts) images() (app, tests string) {
-	for _, img := range f.release.Spec.Images {
+	for _, img := range f.release.AppImages() {
 		ref := img.Repository + "@" + img.Digest
 		switch img.Name {
 		case "app":

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +44,11 @@ type Reconciler struct {
 	LocalConfig *rest.Config
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Builder runs the build Jobs of Releases made from a commit (nil: they wait,
+	// saying no builder is configured).
+	Builder *Builder
+
+	clientset kubernetes.Interface
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=releases,verbs=get;list;watch;update;patch;delete
@@ -60,7 +67,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Release{}).Named("release").
+	var err error
+	if r.clientset, err = kubernetes.NewForConfig(mgr.GetConfig()); err != nil { // build logs
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).For(&ferryv1.Release{}).Named("release").Owns(&batchv1.Job{}).
 		Watches(&ferryv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			p := o.(*ferryv1.Promotion)
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}}}
@@ -126,6 +137,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 		}
 		return ctrl.Result{}, err
+	}
+	if rel.Spec.Build != nil {
+		if built, err := r.build(ctx, rel); err != nil || !built {
+			return ctrl.Result{RequeueAfter: expiry}, err
+		}
 	}
 	proms := &ferryv1.PromotionList{}
 	if err := r.List(ctx, proms, client.InNamespace(rel.Namespace), client.MatchingLabels{ferryv1.LabelRelease: rel.Name}); err != nil {
