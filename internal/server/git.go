@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,12 +14,12 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/gitwebhook"
 	"ferry.dev/ferry/internal/preview"
+	"ferry.dev/ferry/internal/release"
 )
 
 // act does what a verified trigger asks, for every Application of its repository, and
-// says what it did. A closed pull request's previews are deleted. A push or an open
-// pull request is recorded as an Event on each Application: making a Release from a
-// commit needs a build of it, which the server does not run yet.
+// says what it did. A closed pull request's previews are deleted; a push or an opened or
+// updated pull request makes the Release of its commit, which the controller builds.
 func (s *Server) act(ctx context.Context, t gitwebhook.Trigger) ([]string, error) {
 	if t.Kind == gitwebhook.Ignore {
 		return nil, nil
@@ -36,12 +38,42 @@ func (s *Server) act(ctx context.Context, t gitwebhook.Trigger) ([]string, error
 			done = append(done, deleted...)
 			continue
 		}
-		if err := s.note(ctx, &app, t); err != nil {
+		did, err := s.release(ctx, &app, t)
+		if err != nil {
 			return done, err
 		}
-		done = append(done, "noted on application "+app.Namespace+"/"+app.Name)
+		done = append(done, did)
 	}
 	return done, nil
+}
+
+// release makes the Release of the trigger's commit for the Application, which the
+// controller builds; without a build registry, or for an app that builds nothing, the
+// trigger is only noted on the Application.
+func (s *Server) release(ctx context.Context, app *ferryv1.Application, t gitwebhook.Trigger) (string, error) {
+	if s.BuildRegistry == "" {
+		return s.noteOnly(ctx, app, t, "no --build-registry is configured, so no Release is made")
+	}
+	rel, made, err := release.FromCommit(ctx, s.Client, release.CommitOptions{Namespace: app.Namespace, Application: app.Name,
+		Registry: s.BuildRegistry, Commit: t.Commit, Branch: cmp.Or(t.Branch, t.Tag), Flow: ferryv1.Flow(t.Kind),
+		PullRequest: int32(t.PullRequest), CommittedAt: t.CommittedAt, CreatedBy: string(t.Provider) + ":" + t.Actor}) //nolint:gosec // a pull request number
+	switch {
+	case errors.Is(err, release.ErrNothingToBuild):
+		return s.noteOnly(ctx, app, t, err.Error())
+	case err != nil:
+		return "", err
+	case !made:
+		return "release " + app.Namespace + "/" + rel.Name + " has that commit already", nil
+	}
+	return "release " + app.Namespace + "/" + rel.Name + " made, to be built", nil
+}
+
+// noteOnly notes the trigger on the Application with why nothing more was done.
+func (s *Server) noteOnly(ctx context.Context, app *ferryv1.Application, t gitwebhook.Trigger, why string) (string, error) {
+	if err := s.note(ctx, app, t, why); err != nil {
+		return "", err
+	}
+	return "noted on application " + app.Namespace + "/" + app.Name + ": " + why, nil
 }
 
 // applications are those whose spec.source.repoURL is the trigger's repository (compared
@@ -65,8 +97,8 @@ func sameRepo(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// note records the trigger as a Kubernetes Event on the Application.
-func (s *Server) note(ctx context.Context, app *ferryv1.Application, t gitwebhook.Trigger) error {
+// note records the trigger as a Kubernetes Event on the Application, with why.
+func (s *Server) note(ctx context.Context, app *ferryv1.Application, t gitwebhook.Trigger, why string) error {
 	cs, err := kubernetes.NewForConfig(s.Local)
 	if err != nil {
 		return err
@@ -77,7 +109,7 @@ func (s *Server) note(ctx context.Context, app *ferryv1.Application, t gitwebhoo
 		InvolvedObject: corev1.ObjectReference{APIVersion: ferryv1.GroupVersion.String(), Kind: "Application", Name: app.Name, Namespace: app.Namespace, UID: app.UID},
 		Reason:         "GitTrigger", Type: corev1.EventTypeNormal, FirstTimestamp: now, LastTimestamp: now, Count: 1,
 		Source:  corev1.EventSource{Component: "ferry-server"},
-		Message: fmt.Sprintf("%s: %s flow for %s (%s); no build runs yet, so no Release is made", t.Provider, t.Kind, shortSHA(t.Commit), t.Reason),
+		Message: fmt.Sprintf("%s: %s flow for %s (%s); %s", t.Provider, t.Kind, shortSHA(t.Commit), t.Reason, why),
 	}
 	_, err = cs.CoreV1().Events(app.Namespace).Create(ctx, ev, metav1.CreateOptions{})
 	return err

@@ -1,7 +1,8 @@
 // Package server is `ferry server`'s HTTP side. For now it receives webhooks: the
 // container registry's notifications, which make the ImageWatches that follow a pushed
-// repository look at once, and GitHub's and GitLab's, verified by their shared secret,
-// whose closed pull requests delete their preview environments. Each request is bounded
+// repository look at once, and GitHub's and GitLab's, verified by their shared secret:
+// a push or a pull request makes the Release of its commit (built by the controller),
+// a closed pull request deletes its preview environments. Each request is bounded
 // in size and time; a refused one is logged without its body.
 package server
 
@@ -36,6 +37,9 @@ type Server struct {
 	Local *rest.Config
 	// Git verifies and reads GitHub's and GitLab's requests (no Secret: refused).
 	Git gitwebhook.Config
+	// BuildRegistry is where Releases made from commits push their images
+	// (REGISTRY/ARTIFACT); without it a commit is only noted on its Application.
+	BuildRegistry string
 	// RegistryToken, when set, is the bearer token the registry's notifications carry.
 	RegistryToken string
 	// Log gets one line per request acted on or refused.

@@ -92,26 +92,32 @@ func TestRegistryPushBecomesARelease(t *testing.T) {
 }
 
 // TestGitWebhooks: a badly signed GitHub push is refused with 401, logged without its
-// body, and changes nothing; a signed one is noted on the Application of the
-// repository.
+// body, and changes nothing; a signed one, to a server without a build registry, is
+// noted on the Application of the repository; with one, it makes the Release of the
+// commit to be built (its package the app file's directory), once however often the
+// host delivers it.
 func TestGitWebhooks(t *testing.T) {
 	rc := testenv.Start(t, "../../config/crd")
 	c, err := kubeclient.Ferry(rc)
 	must(t, err)
 	logs := &lockedBuffer{}
-	srv := httptest.NewServer((&server.Server{Client: c, Local: rc, Log: log.New(logs, "", 0), Git: gitwebhook.Config{Secret: []byte("git-secret")}}).Handler())
-	defer srv.Close()
+	git := gitwebhook.Config{Secret: []byte("git-secret")}
+	noteOnly := httptest.NewServer((&server.Server{Client: c, Local: rc, Log: log.New(logs, "", 0), Git: git}).Handler())
+	defer noteOnly.Close()
+	builds := httptest.NewServer((&server.Server{Client: c, Local: rc, Log: log.New(logs, "", 0), Git: git, BuildRegistry: "127.0.0.1:5000"}).Handler())
+	defer builds.Close()
 	ctx := context.Background()
 	must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Source: &ferryv1.AppSource{RepoURL: "https://git.example.com/team/hello.git"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Source: &ferryv1.AppSource{RepoURL: "https://git.example.com/team/hello.git", Path: "services/hello/ferry.yml"},
 			Stages: []ferryv1.StageSpec{{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}}}))
-	body := []byte(`{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567","deleted":false,
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	body := []byte(`{"ref":"refs/heads/main","after":"` + sha + `","deleted":false,
 "repository":{"clone_url":"https://git.example.com/team/hello.git","html_url":"https://git.example.com/team/hello","default_branch":"main"},
-"head_commit":{"id":"0123456789abcdef0123456789abcdef01234567","timestamp":"2026-11-30T04:00:00Z"},"pusher":{"name":"ann"}}`)
-	post := func(secret string) int {
+"head_commit":{"id":"` + sha + `","timestamp":"2026-11-30T04:00:00Z"},"pusher":{"name":"ann"}}`)
+	post := func(url, secret string) int {
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(body)
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/hooks/github", bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 		resp, err := http.DefaultClient.Do(req)
@@ -121,21 +127,37 @@ func TestGitWebhooks(t *testing.T) {
 		t.Logf("%d %s", resp.StatusCode, b)
 		return resp.StatusCode
 	}
-	if got := post("forged"); got != http.StatusUnauthorized || strings.Contains(logs.String(), "0123456789abcdef") {
+	if got := post(builds.URL, "forged"); got != http.StatusUnauthorized || strings.Contains(logs.String(), "0123456789abcdef") {
 		t.Errorf("a badly signed push: %d; log %q", got, logs.String())
 	}
-	if got := post("git-secret"); got != http.StatusOK {
+	if got := post(noteOnly.URL, "git-secret"); got != http.StatusOK {
 		t.Errorf("a signed push: %d", got)
 	}
 	list := &ferryv1.ReleaseList{}
 	must(t, c.List(ctx, list))
 	if len(list.Items) != 0 {
-		t.Errorf("releases made: %d", len(list.Items))
+		t.Errorf("releases made without a build registry: %d", len(list.Items))
 	}
 	events, err := kubernetes.NewForConfigOrDie(rc).CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=hello,reason=GitTrigger"})
 	must(t, err)
-	if len(events.Items) != 1 || !strings.HasPrefix(events.Items[0].Message, "github: release flow for 0123456789ab (push to main branch main)") {
+	if len(events.Items) != 1 || events.Items[0].Message != "github: release flow for 0123456789ab (push to main branch main); no --build-registry is configured, so no Release is made" {
 		t.Errorf("events on the application: %+v", events.Items)
+	}
+
+	for range 2 { // a delivery, and the host's redelivery
+		if got := post(builds.URL, "git-secret"); got != http.StatusOK {
+			t.Errorf("a signed push: %d", got)
+		}
+	}
+	must(t, c.List(ctx, list))
+	if len(list.Items) != 1 {
+		t.Fatalf("%d releases, want one", len(list.Items))
+	}
+	rel := list.Items[0]
+	if b, g := rel.Spec.Build, rel.Spec.Git; rel.Name != "hello-0-1-0" || rel.Spec.Flow != ferryv1.FlowRelease || b == nil || b.Package != "services/hello" ||
+		b.Repository != "127.0.0.1:5000/hello" || g.Commit != sha || g.Branch != "main" || g.RepoURL != "https://git.example.com/team/hello.git" ||
+		g.CommittedAt == nil || rel.Annotations[ferryv1.AnnotationCreatedBy] != "github:ann" {
+		t.Errorf("release %s: %+v %+v %v", rel.Name, rel.Spec, rel.Spec.Git, rel.Annotations)
 	}
 }
 

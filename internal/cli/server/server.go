@@ -27,6 +27,7 @@ type options struct {
 	gitSecretFile string
 	registryToken string
 	mainBranches  []string
+	buildRegistry string
 }
 
 // NewCommand returns the server verb.
@@ -45,6 +46,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.listen, "listen", ":8090", "address to serve on")
 	f.StringVar(&o.gitSecretFile, "git-secret-file", "", "file holding the shared secret of the GitHub and GitLab webhooks (without it they are refused)")
 	f.StringVar(&o.registryToken, "registry-token-file", "", "file holding the bearer token the registry's notifications carry (default: none asked)")
+	f.StringVar(&o.buildRegistry, "build-registry", "", "registry the images of Releases made from commits are pushed to (without it a commit is only noted on its Application)")
 	f.StringSliceVar(&o.mainBranches, "main-branch", nil, "branches whose pushes are releases (default: main, master and the repository's default)")
 	return cmd
 }
@@ -79,7 +81,8 @@ func (o *options) server() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server.Server{Client: c, Local: rc, Log: log.New(o.s.Err, "", log.LstdFlags), Git: gitwebhook.Config{MainBranches: o.mainBranches}}
+	srv := &server.Server{Client: c, Local: rc, Log: log.New(o.s.Err, "", log.LstdFlags), Git: gitwebhook.Config{MainBranches: o.mainBranches},
+		BuildRegistry: o.buildRegistry}
 	if o.gitSecretFile != "" {
 		secret, err := readSecret(o.gitSecretFile)
 		if err != nil {
