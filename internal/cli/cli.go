@@ -14,6 +14,7 @@ import (
 	"ferry.dev/ferry/internal/cli/apply"
 	"ferry.dev/ferry/internal/cli/approve"
 	"ferry.dev/ferry/internal/cli/bench"
+	"ferry.dev/ferry/internal/cli/build"
 	"ferry.dev/ferry/internal/cli/controller"
 	"ferry.dev/ferry/internal/cli/dev"
 	"ferry.dev/ferry/internal/cli/dora"
@@ -46,7 +47,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s),
+	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s), build.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
 		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),

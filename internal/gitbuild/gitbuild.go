@@ -80,7 +80,7 @@ func buildOne(ctx context.Context, o Options, pkg, ref string) (string, error) {
 		Dir: filepath.Join(o.Dir, pkg), Package: ".", Ref: ref, LDFlags: o.LDFlags, Insecure: imagebuild.IsLoopback(ref),
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", pkg, err)
+		return "", fmt.Errorf("package %s: %w", pkg, err)
 	}
 	o.logf("pushed %s", res.DigestRef())
 	return res.Digest, nil
