@@ -1,7 +1,8 @@
 // Package dev implements `ferry dev`: bring the local cluster up and down, report its
-// health, print its environment, mint kubeconfigs for test users, build images, and run
-// the helper processes the cluster's Prometheus and Alertmanager rely on (pod targets,
-// rule files, the kube-state-metrics stand-in, Alertmanager's config).
+// health, print its environment, mint kubeconfigs for test users, build images (the build
+// Jobs' builder image among them), and run the helper processes the cluster's Prometheus
+// and Alertmanager rely on (pod targets, rule files, the kube-state-metrics stand-in,
+// Alertmanager's config).
 package dev
 
 import (
@@ -16,9 +17,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"ferry.dev/ferry/internal/buildinfo"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/demo"
 	"ferry.dev/ferry/internal/devcluster"
+	"ferry.dev/ferry/internal/gitbuild"
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubebin"
 	"ferry.dev/ferry/internal/podtargets"
@@ -30,7 +33,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s), newAlertmanagerConfig(s))
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newBuilderImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s), newAlertmanagerConfig(s))
 	return cmd
 }
 
@@ -192,6 +195,41 @@ func (o *imageOptions) run(ctx context.Context) error {
 		return err
 	}
 	_, err = fmt.Fprintln(o.s.Out, res.DigestRef())
+	return err
+}
+
+type builderImageOptions struct {
+	s        iostreams.Streams
+	dir      string
+	registry string
+}
+
+// newBuilderImage pushes the image build Jobs run: this version of ferry, whose
+// `ferry build` uses the Go toolchain the pod mounts from the host.
+func newBuilderImage(s iostreams.Streams) *cobra.Command {
+	o := &builderImageOptions{s: s}
+	cmd := &cobra.Command{
+		Use:   "builder-image",
+		Short: "Build the ferry binary into the build Jobs' image and push it to the dev registry (prints the reference)",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return o.run(c.Context()) },
+	}
+	cmd.Flags().StringVar(&o.dir, "dir", ".", "the Ferry checkout holding cmd/ferry")
+	cmd.Flags().StringVar(&o.registry, "registry", devcluster.DefaultConfig().RegistryAddr, "registry host:port to push to")
+	return cmd
+}
+
+func (o *builderImageOptions) run(ctx context.Context) error {
+	tc, err := gitbuild.HostToolchain(ctx)
+	if err != nil {
+		return err
+	}
+	version := buildinfo.Get().Version
+	ref := gitbuild.BuilderRef(o.registry, version)
+	if _, err := gitbuild.PushBuilder(ctx, gitbuild.BuilderOptions{Dir: o.dir, Ref: ref, Version: version, Toolchain: tc}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(o.s.Out, ref)
 	return err
 }
 
