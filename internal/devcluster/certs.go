@@ -21,7 +21,8 @@ type identity struct {
 }
 
 // identities lists the component and user kubeconfigs the cluster needs. Components use
-// the names the built-in RBAC roles expect; coredns, prometheus and kwok get roles of
+// the names the built-in RBAC roles expect; coredns, prometheus, alertmanager (the
+// process that writes Alertmanager's config, which reads Secrets) and kwok get roles of
 // their own from the bootstrap objects.
 func (c Config) identities() []identity {
 	return []identity{
@@ -32,6 +33,7 @@ func (c Config) identities() []identity {
 		{file: "kube-proxy", user: "system:kube-proxy"},
 		{file: "coredns", user: "ferry:coredns"},
 		{file: "prometheus", user: "ferry:prometheus"},
+		{file: "alertmanager", user: "ferry:alertmanager"},
 		{file: "kwok", user: "ferry:kwok"},
 	}
 }
@@ -41,8 +43,11 @@ func (c Config) identities() []identity {
 func (c Config) ensurePKI() error {
 	dir := c.pkiDir()
 	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err == nil {
-		_, err := pki.LoadCA(dir)
-		return err
+		ca, err := pki.LoadCA(dir)
+		if err != nil {
+			return err
+		}
+		return c.ensureKubeconfigs(ca) // identities added since the PKI was made
 	}
 	ca, err := pki.NewCA("ferry-dev-ca")
 	if err != nil {
@@ -91,6 +96,20 @@ func (c Config) ensurePKI() error {
 	}
 	// The CA is written last: its presence marks the whole set as complete.
 	return ca.Save(dir)
+}
+
+// ensureKubeconfigs writes the kubeconfig of each identity that has none.
+func (c Config) ensureKubeconfigs(ca *pki.CA) error {
+	for _, id := range c.identities() {
+		path := filepath.Join(c.kubeconfigDir(), id.file+".kubeconfig")
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		if err := c.writeKubeconfig(ca, id, path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MintKubeconfig writes a kubeconfig for a user in the given groups, signed by the

@@ -108,7 +108,7 @@ func (c Config) AlertmanagerConfigFile() string {
 // writes the file once it has read every object, so it runs before Alertmanager.
 func (c Config) startAlertmanagerConfig() error {
 	p := process{name: procAlertmanagerConfig, bin: c.FerryBin, args: []string{"dev", "alertmanager-config",
-		"--kubeconfig=" + c.kubeconfig("prometheus"), "--file=" + c.AlertmanagerConfigFile(),
+		"--kubeconfig=" + c.kubeconfig("alertmanager"), "--file=" + c.AlertmanagerConfigFile(),
 		"--alertmanager=http://" + c.AlertmanagerAddr, "--smtp-smarthost=" + c.AlertSMTPAddr, "--smtp-from=" + c.AlertSMTPFrom}}
 	if _, err := c.start(p); err != nil {
 		return err

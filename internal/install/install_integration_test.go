@@ -38,7 +38,7 @@ func TestAPIServerChecksFerryObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"analysistemplates.ferry.dev", "applications.ferry.dev", "approvaldecisions.ferry.dev", "changerecords.ferry.dev", "clusters.ferry.dev", "promotions.ferry.dev", "releases.ferry.dev"}
+	want := []string{"analysistemplates.ferry.dev", "applications.ferry.dev", "approvaldecisions.ferry.dev", "changerecords.ferry.dev", "clusters.ferry.dev", "extensions.ferry.dev", "imagewatches.ferry.dev", "promotions.ferry.dev", "releases.ferry.dev"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("installed %v, want %v", names, want)
 	}
