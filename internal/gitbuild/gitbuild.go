@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"ferry.dev/ferry/internal/imagebuild"
@@ -75,9 +76,13 @@ func Build(ctx context.Context, o Options) (Result, error) {
 // buildOne runs the go command in the package's own directory, so a package of a
 // nested module builds as well as one of the repository's root module.
 func buildOne(ctx context.Context, o Options, pkg, ref string) (string, error) {
+	dir := filepath.Join(o.Dir, pkg)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("package %s: no such directory in the repository at this commit", pkg)
+	}
 	o.logf("building %s as %s", pkg, ref)
 	res, err := imagebuild.Build(ctx, imagebuild.Options{
-		Dir: filepath.Join(o.Dir, pkg), Package: ".", Ref: ref, LDFlags: o.LDFlags, Insecure: imagebuild.IsLoopback(ref),
+		Dir: dir, Package: ".", Ref: ref, LDFlags: o.LDFlags, Insecure: imagebuild.IsLoopback(ref),
 	})
 	if err != nil {
 		return "", fmt.Errorf("package %s: %w", pkg, err)

@@ -32,6 +32,13 @@ func TestBuildRefusesIncompleteOptions(t *testing.T) {
 	}
 }
 
+func TestBuildNamesAMissingPackage(t *testing.T) {
+	_, err := Build(context.Background(), Options{Dir: t.TempDir(), Package: "examples/nope", Image: "127.0.0.1:1/nope:1"})
+	if err == nil || err.Error() != "package examples/nope: no such directory in the repository at this commit" {
+		t.Errorf("error %v", err)
+	}
+}
+
 func TestHostToolchainIsThisMachinesGo(t *testing.T) {
 	tc, err := HostToolchain(context.Background())
 	if err != nil {
