@@ -82,6 +82,7 @@ func newCommand(o *options) *cobra.Command {
 	f.StringVar(&o.builder.Image, "builder-image", "", "the image build Jobs run (ferry build as its entrypoint; on the dev cluster: ferry dev builder-image); without it Releases made from a commit wait")
 	f.StringSliceVar(&o.builder.HostPaths, "builder-host-path", nil, "a node path mounted read-only in build Jobs at the same path (repeatable; the dev cluster's Go toolchain and module cache)")
 	f.StringSliceVar(&o.builderEnv, "builder-env", nil, "KEY=VALUE set in build Jobs (repeatable)")
+	f.BoolVar(&o.builder.HostNetwork, "builder-host-network", false, "run build Jobs in the node's network (the dev cluster's registry listens on its loopback)")
 	f.DurationVar(&o.builder.Timeout, "builder-timeout", 30*time.Minute, "how long a build may take")
 	f.StringVar(&o.templates, "message-templates", "", "a YAML file of Go templates that replace the built-in words of Slack and mail messages (see ferry's internal/messages/default.yaml)")
 	f.StringVar(&o.otlp, "otlp-endpoint", "", "send each finished promotion's trace to this OpenTelemetry collector over OTLP/HTTP (default path /v1/traces)")

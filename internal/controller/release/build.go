@@ -35,6 +35,9 @@ type Builder struct {
 	HostPaths []string
 	// Env is set in the builder's container.
 	Env []corev1.EnvVar
+	// HostNetwork runs the build in the node's network (on the dev cluster the registry
+	// listens on the node's loopback).
+	HostNetwork bool
 	// Timeout bounds one build (default 30 minutes).
 	Timeout time.Duration
 }
@@ -111,8 +114,9 @@ func (r *Reconciler) buildJob(rel *ferryv1.Release) *batchv1.Job {
 	if b.TestsPackage != "" && b.TestsRepository != "" {
 		args = append(args, "--tests-package", b.TestsPackage, "--tests-image", b.TestsRepository+":"+v)
 	}
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
+	// The image may hold nothing but the builder: /tmp is scratch space (checkout, caches).
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	mounts := []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
 	for i, p := range r.Builder.HostPaths {
 		name := fmt.Sprintf("host-%d", i)
 		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: p}}})
@@ -128,6 +132,7 @@ func (r *Reconciler) buildJob(rel *ferryv1.Release) *batchv1.Job {
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					RestartPolicy: corev1.RestartPolicyNever,
+					HostNetwork:   r.Builder.HostNetwork,
 					Volumes:       volumes,
 					Containers: []corev1.Container{{Name: buildContainer, Image: r.Builder.Image, Args: args, Env: r.Builder.Env,
 						VolumeMounts: mounts, TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError}},

@@ -76,7 +76,8 @@ func TestReleaseWaitsForItsBuild(t *testing.T) {
 	pod := job.Spec.Template.Spec
 	want := "build --repo /src/web --commit 0123456789abcdef0123456789abcdef01234567 --package cmd/web --image 127.0.0.1:5000/web:1.0.0 --version 1.0.0 --tests-package cmd/web/smoke --tests-image 127.0.0.1:5000/web-tests:1.0.0"
 	if got := strings.Join(pod.Containers[0].Args, " "); got != want || pod.Containers[0].Image != builder.Image ||
-		len(pod.Volumes) != 2 || pod.Volumes[1].HostPath.Path != "/src/web" || !pod.Containers[0].VolumeMounts[1].ReadOnly || *job.Spec.BackoffLimit != 0 {
+		len(pod.Volumes) != 3 || pod.Volumes[0].EmptyDir == nil || pod.Volumes[2].HostPath.Path != "/src/web" || !pod.Containers[0].VolumeMounts[2].ReadOnly ||
+		*job.Spec.BackoffLimit != 0 {
 		t.Errorf("build job:\n%s\n%+v", got, pod)
 	}
 	time.Sleep(time.Second)
