@@ -91,6 +91,7 @@ func TestDevCluster(t *testing.T) {
 	t.Run("a blue-green switch under load loses no request", env.testBlueGreen)
 	t.Run("the Gateway routes A/B tests and canary weights under load", env.testGateway)
 	t.Run("a pushed image becomes a Release and is deployed", env.testImageWatch)
+	t.Run("a signed push to a git repository is built and deployed", env.testBuildFromCommit)
 	t.Run("a delivery completes exactly once while the controller is killed ten times", env.testKilledController)
 	t.Run("status reports healthy", env.testStatus)
 	t.Run("up again changes nothing", env.testIdempotentUp)

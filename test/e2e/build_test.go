@@ -1,0 +1,170 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/controller"
+	"ferry.dev/ferry/internal/controller/release"
+	"ferry.dev/ferry/internal/gitbuild"
+	"ferry.dev/ferry/internal/gitwebhook"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/server"
+)
+
+const buildNS = "e2e-build"
+
+// builtApp is the app file of the repository the test makes: hello's own code, built
+// from its commit.
+const builtApp = `profiles: [go-service]
+build: {buildType: go, artifact: hello}
+deploy:
+  namespace: e2e-build
+  releaseType: {deployTimeout: 120}
+  helm:
+    values:
+      scaling: {enabled: false, min: 1}
+  stages:
+    - {name: dev, namespace: e2e-build-dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+`
+
+// testBuildFromCommit: a local git repository holds hello as a module of its own; a
+// GitHub push webhook signed with the wrong secret changes nothing; the rightly signed
+// one makes a Release of the pushed commit, whose build Job runs `ferry build` in a real
+// pod (the builder image, the host's Go toolchain and module cache mounted), pushes the
+// image to the dev registry, and dev deploys it: hello answers the Release's version.
+func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
+	ctx := context.Background()
+	tc, err := gitbuild.HostToolchain(ctx)
+	must(t, err)
+	builder, err := gitbuild.PushBuilder(ctx, gitbuild.BuilderOptions{Dir: e.repo, Ref: gitbuild.BuilderRef(e.cfg.RegistryAddr, "e2e"), Version: "e2e", Toolchain: tc})
+	must(t, err)
+	repo, commit := e.helloRepository(t)
+	e.runBuilder(t, &release.Builder{Image: builder.Ref, HostPaths: []string{tc.GOROOT, tc.GOMODCACHE, repo}, HostNetwork: true,
+		Env: []corev1.EnvVar{{Name: "GOPROXY", Value: "off"}, {Name: "GOFLAGS", Value: "-mod=readonly"}, {Name: "CGO_ENABLED", Value: "0"}}})
+	c, err := kubeclient.Ferry(e.rc)
+	must(t, err)
+	e.createApp(t, c, buildNS, builtApp)
+	app := &ferryv1.Application{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: "hello"}, app))
+	app.Spec.Source = &ferryv1.AppSource{RepoURL: repo, Path: "ferry.yml"}
+	must(t, c.Update(ctx, app))
+
+	srv := httptest.NewServer((&server.Server{Client: c, Local: e.rc, Log: log.New(logWriter{t}, "server: ", 0),
+		Git: gitwebhook.Config{Secret: []byte("e2e-git-secret")}, BuildRegistry: e.cfg.RegistryAddr}).Handler())
+	defer srv.Close()
+	body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,"repository":{"clone_url":%q,"default_branch":"main"},
+"head_commit":{"id":%q,"timestamp":%q},"pusher":{"name":"e2e"}}`, commit, repo, commit, time.Now().UTC().Format(time.RFC3339)))
+	if got := postGitHub(t, srv.URL, "wrong-secret", body); got != http.StatusUnauthorized {
+		t.Errorf("a badly signed push: %d", got)
+	}
+	list := &ferryv1.ReleaseList{}
+	must(t, c.List(ctx, list, client.InNamespace(buildNS)))
+	if len(list.Items) != 0 {
+		t.Fatalf("a badly signed push made %d releases", len(list.Items))
+	}
+	pushed := time.Now()
+	if got := postGitHub(t, srv.URL, "e2e-git-secret", body); got != http.StatusOK {
+		t.Fatalf("a signed push: %d", got)
+	}
+	rel := &ferryv1.Release{}
+	eventually(t, 5*time.Minute, "the build of "+commit, func() error {
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: "hello-0-1-0"}, rel))
+		if b := rel.Status.Build; b == nil || b.Phase != ferryv1.BuildSucceeded {
+			if b != nil && b.Phase == ferryv1.BuildFailed {
+				t.Fatalf("build failed: %s", b.Message)
+			}
+			return fmt.Errorf("build %+v", rel.Status.Build)
+		}
+		return nil
+	})
+	t.Logf("commit %s built into %s in %s", commit[:12], rel.Status.Images[0].Digest, rel.Status.Build.FinishedAt.Sub(rel.Status.Build.StartedAt.Time))
+	e.waitPhase(t, c, buildNS, "hello-0-1-0-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
+	e.answers(t, "e2e-build-dev", "0.1.0")
+	t.Logf("push webhook -> hello 0.1.0 answering in dev: %s", time.Since(pushed).Round(time.Second))
+	cm, err := e.cs.CoreV1().ConfigMaps(buildNS).Get(ctx, rel.Status.Build.LogConfigMap, metav1.GetOptions{})
+	must(t, err)
+	if !bytes.Contains([]byte(cm.Data["log"]), []byte(commit[:12])) {
+		t.Errorf("the build log does not name the commit: %q", cm.Data["log"])
+	}
+}
+
+// helloRepository makes a git repository outside /tmp (a build pod's /tmp is its own)
+// holding hello as a module of its own, its go.sum made offline, and returns its path
+// and the commit.
+func (e *clusterEnv) helloRepository(t *testing.T) (string, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("/var/tmp", "ferry-e2e-repo-")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	src, err := os.ReadFile(filepath.Join(e.repo, "examples/hello/main.go"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte(builtApp), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/hello\n\ngo 1.24\n"), 0o644))
+	tidy := exec.Command("go", "mod", "tidy")
+	tidy.Dir, tidy.Env = dir, append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy offline: %v\n%s", err, out)
+	}
+	r, err := git.PlainInit(dir, false)
+	must(t, err)
+	w, err := r.Worktree()
+	must(t, err)
+	must(t, w.AddGlob("."))
+	h, err := w.Commit("hello, built by Ferry", &git.CommitOptions{Author: &object.Signature{Name: "e2e", Email: "e2e@ferry.test", When: time.Now()}})
+	must(t, err)
+	return dir, h.String()
+}
+
+// runBuilder runs the controller, for the build namespace, with the builder.
+func (e *clusterEnv) runBuilder(t *testing.T, b *release.Builder) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: buildNS, SeveralPerProcess: true, Builder: b})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	})
+}
+
+// postGitHub sends a push webhook signed with the secret and returns the status.
+func postGitHub(t *testing.T, url, secret string, body []byte) int {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	req, err := http.NewRequest(http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
+	must(t, err)
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
