@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -20,6 +17,8 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"ferry.dev/ferry/internal/reloader"
 )
 
 // Resource is the prometheus-operator's AlertmanagerConfig resource.
@@ -83,7 +82,7 @@ func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
 		}
 		var again <-chan time.Time
 		if pending {
-			if err := reload(ctx, o); err != nil {
+			if err := reloader.Reload(ctx, o.Client, o.AlertmanagerURL); err != nil {
 				log.Error(err, "reloading Alertmanager", "retryIn", retry.String())
 				again = time.After(retry)
 				retry = min(2*retry, retryMax)
@@ -141,7 +140,8 @@ func sync(log logr.Logger, o Options, configs, secretInf informers.GenericInform
 	if have, err := os.ReadFile(o.File); err == nil && bytes.Equal(have, b) {
 		return false, len(objs), nil
 	}
-	return true, len(objs), writeAtomic(o.File, b)
+	// The file holds Slack URLs, which are credentials: only its owner reads it.
+	return true, len(objs), reloader.WriteFile(o.File, b, 0o600, "alertmanager")
 }
 
 // secretFrom reads Secrets from the informer's cache.
@@ -165,48 +165,4 @@ func secretFrom(inf informers.GenericInformer) SecretFunc {
 		}
 		return string(b), nil
 	}
-}
-
-// writeAtomic replaces file in one rename, so Alertmanager never reads half a file. The
-// file holds Slack URLs, which are credentials: only its owner reads it.
-func writeAtomic(file string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".alertmanager-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
-}
-
-// reload asks Alertmanager to read its config again; it answers once it has, with the
-// reason when it refused the file.
-func reload(ctx context.Context, o Options) error {
-	if o.AlertmanagerURL == "" {
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(o.AlertmanagerURL, "/")+"/-/reload", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s: %s", req.URL, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"ferry.dev/ferry/internal/reloader"
 )
 
 // ruleFile is a Prometheus rule file.
@@ -102,32 +104,11 @@ func Sync(dir string, want map[string][]byte) (bool, error) {
 		if err == nil && bytes.Equal(have, b) {
 			continue
 		}
-		if err := writeAtomic(filepath.Join(dir, name), b); err != nil {
+		// A dot name not ending in .yaml: a reload meanwhile skips the temporary file.
+		if err := reloader.WriteFile(filepath.Join(dir, name), b, 0o644, "rules"); err != nil {
 			return changed, err
 		}
 		changed = true
 	}
 	return changed, nil
-}
-
-// writeAtomic replaces file in one rename, so Prometheus never reads half a file. The
-// temporary name starts with a dot and does not end in .yaml: a reload meanwhile skips it.
-func writeAtomic(file string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".rules-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }

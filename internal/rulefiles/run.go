@@ -2,10 +2,7 @@ package rulefiles
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -16,6 +13,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+
+	"ferry.dev/ferry/internal/reloader"
 )
 
 // Resource is the prometheus-operator's PrometheusRule resource.
@@ -79,7 +78,7 @@ func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
 		}
 		var again <-chan time.Time
 		if pending {
-			if err := reload(ctx, o); err != nil {
+			if err := reloader.Reload(ctx, o.Client, o.PrometheusURL); err != nil {
 				log.Error(err, "reloading Prometheus", "retryIn", retry.String())
 				again = time.After(retry)
 				retry = min(2*retry, retryMax)
@@ -116,26 +115,4 @@ func files(log logr.Logger, objs []runtime.Object) map[string][]byte {
 		out[FileName(u.GetNamespace(), u.GetName())] = b
 	}
 	return out
-}
-
-// reload asks Prometheus to read its config and rule files again, as the operator's
-// config reloader does; Prometheus answers only once the reload is done.
-func reload(ctx context.Context, o Options) error {
-	if o.PrometheusURL == "" {
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(o.PrometheusURL, "/")+"/-/reload", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s: %s", req.URL, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
 }
