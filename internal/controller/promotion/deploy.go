@@ -199,6 +199,10 @@ func (r *Reconciler) render(ctx context.Context, f *facts, cl *ferryv1.Cluster) 
 		return nil, err
 	}
 	image, _ := f.images()
+	if image == "" {
+		// Never fall back to a bare name a node would look up in a public registry.
+		return nil, fmt.Errorf("release %s has no app image (a Release built from a commit has one once its build pushed it)", f.release.Name)
+	}
 	return render.Objects(ctx, render.Input{App: app, Stage: f.stage.Name, Version: f.release.Spec.Version, Image: image, Application: f.app.Name,
 		Cluster: render.Cluster{Name: cl.Name, Hosts: cl.Spec.Hosts, PrometheusURL: cl.Spec.PrometheusURL, Gateway: gatewayOf(cl)}})
 }

@@ -142,6 +142,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if built, err := r.build(ctx, rel); err != nil || !built {
 			return ctrl.Result{RequeueAfter: expiry}, err
 		}
+		if b := before.Status.Build; b == nil || b.Phase != ferryv1.BuildSucceeded {
+			// The images are written first: a Promotion reads them from the Release.
+			return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+		}
 	}
 	proms := &ferryv1.PromotionList{}
 	if err := r.List(ctx, proms, client.InNamespace(rel.Namespace), client.MatchingLabels{ferryv1.LabelRelease: rel.Name}); err != nil {
