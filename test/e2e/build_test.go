@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,7 +94,8 @@ func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 		must(t, c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: "hello-0-1-0"}, rel))
 		if b := rel.Status.Build; b == nil || b.Phase != ferryv1.BuildSucceeded {
 			if b != nil && b.Phase == ferryv1.BuildFailed {
-				t.Fatalf("build failed: %s", b.Message)
+				cm, _ := e.cs.CoreV1().ConfigMaps(buildNS).Get(ctx, b.LogConfigMap, metav1.GetOptions{})
+				t.Fatalf("build failed: %s\nits log:\n%s", b.Message, cm.Data["log"])
 			}
 			return fmt.Errorf("build %+v", rel.Status.Build)
 		}
@@ -117,12 +119,21 @@ func (e *clusterEnv) helloRepository(t *testing.T) (string, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("/var/tmp", "ferry-e2e-repo-")
 	must(t, err)
+	must(t, os.Chmod(dir, 0o755)) // the builder does not run as root
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	src, err := os.ReadFile(filepath.Join(e.repo, "examples/hello/main.go"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "ferry.yml"), []byte(builtApp), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/hello\n\ngo 1.24\n"), 0o644))
+	// hello needs client_golang: the version this module uses, which the module cache
+	// holds, so go mod tidy completes go.mod and go.sum offline.
+	v, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/prometheus/client_golang").Output()
+	must(t, err)
+	mod := "module example.com/hello\n\ngo 1.24\n\nrequire github.com/prometheus/client_golang " + strings.TrimSpace(string(v)) + "\n"
+	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	sums, err := os.ReadFile(filepath.Join(e.repo, "go.sum")) // checksums known here: no lookup
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sums, 0o644))
 	tidy := exec.Command("go", "mod", "tidy")
 	tidy.Dir, tidy.Env = dir, append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
 	if out, err := tidy.CombinedOutput(); err != nil {
@@ -138,13 +149,15 @@ func (e *clusterEnv) helloRepository(t *testing.T) (string, string) {
 	return dir, h.String()
 }
 
-// runBuilder runs the controller, for the build namespace, with the builder.
+// runBuilder runs the controller, for the build namespace, with the builder and its
+// admission webhook (the API server asks the last one installed about Promotions).
 func (e *clusterEnv) runBuilder(t *testing.T, b *release.Builder) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: buildNS, SeveralPerProcess: true, Builder: b})
+		done <- controller.Run(ctx, e.rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", Namespace: buildNS, SeveralPerProcess: true, Builder: b,
+			WebhookAddr: "127.0.0.1:19451"})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -66,11 +66,14 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	events := newEventReceiver()
 	defer events.srv.Close()
 	smtp := startSMTP(t)
-	ctx := e.runController(t, "", "127.0.0.1:19443", outbox.Sink{Name: "receiver", URL: events.srv.URL},
-		outbox.Sink{Name: "email", Email: &outbox.Email{Server: smtp.addr, From: "ferry@dev.test", To: []string{"hello-team@dev.test"}}})
+	slack := newFakeSlack()
+	defer slack.srv.Close()
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.createApp(t, c, engineNS, engineApp)
+	ctx := e.runController(t, "", "127.0.0.1:19443", outbox.Sink{Name: "receiver", URL: events.srv.URL},
+		outbox.Sink{Name: "email", Email: &outbox.Email{Server: smtp.addr, From: "ferry@dev.test", To: []string{"hello-team@dev.test"}}},
+		outbox.Sink{Name: "slack", Slack: &outbox.Slack{Channel: "C0HELLO", TokenSecret: e.tokenSecret(t, engineNS), APIURL: slack.srv.URL + "/api"}})
 
 	// The API server refuses what cannot be delivered, naming the field and why.
 	e.refused(t, c)
@@ -159,6 +162,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 	e.checkEvents(t, events, v1.Name, v2.Name)
 	e.checkChangeRecords(t, c, v1.Name, v2.Name)
 	e.checkMail(t, smtp)
+	e.checkSlack(t, slack)
 
 	// `ferry history` lists the promotions newest first, with approvers and the failure.
 	var out bytes.Buffer

@@ -39,7 +39,7 @@ deploy:
 // ten-minute interval turns the push of hello:1.2.0 into a Release within 2 s, and dev
 // deploys it; 1.3.0 is ignored; 1.2.1 is taken and deployed.
 func (e *clusterEnv) testImageWatch(t *testing.T) {
-	e.runController(t, watchNS, "")
+	e.runController(t, watchNS, "127.0.0.1:19450")
 	c, err := kubeclient.Ferry(e.rc)
 	must(t, err)
 	e.serveWebhooks(t, c)
