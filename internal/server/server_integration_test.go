@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -95,7 +96,8 @@ func TestRegistryPushBecomesARelease(t *testing.T) {
 // body, and changes nothing; a signed one, to a server without a build registry, is
 // noted on the Application of the repository; with one, it makes the Release of the
 // commit to be built (its package the app file's directory), once however often the
-// host delivers it.
+// host delivers it; a pull request opened makes the pr Release of its head commit, and
+// closed, deletes it with its previews.
 func TestGitWebhooks(t *testing.T) {
 	rc := testenv.Start(t, "../../config/crd")
 	c, err := kubeclient.Ferry(rc)
@@ -114,19 +116,7 @@ func TestGitWebhooks(t *testing.T) {
 	body := []byte(`{"ref":"refs/heads/main","after":"` + sha + `","deleted":false,
 "repository":{"clone_url":"https://git.example.com/team/hello.git","html_url":"https://git.example.com/team/hello","default_branch":"main"},
 "head_commit":{"id":"` + sha + `","timestamp":"2026-11-30T04:00:00Z"},"pusher":{"name":"ann"}}`)
-	post := func(url, secret string) int {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		req, _ := http.NewRequest(http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
-		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		must(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		t.Logf("%d %s", resp.StatusCode, b)
-		return resp.StatusCode
-	}
+	post := func(url, secret string) int { return postEvent(t, url, secret, "push", body) }
 	if got := post(builds.URL, "forged"); got != http.StatusUnauthorized || strings.Contains(logs.String(), "0123456789abcdef") {
 		t.Errorf("a badly signed push: %d; log %q", got, logs.String())
 	}
@@ -159,6 +149,44 @@ func TestGitWebhooks(t *testing.T) {
 		g.CommittedAt == nil || rel.Annotations[ferryv1.AnnotationCreatedBy] != "github:ann" {
 		t.Errorf("release %s: %+v %+v %v", rel.Name, rel.Spec, rel.Spec.Git, rel.Annotations)
 	}
+
+	// A pull request opened: the Release of its head commit, flow pr; closed: its
+	// previews go, the Release with them.
+	pr := func(action string) []byte {
+		return []byte(`{"action":"` + action + `","number":7,"pull_request":{"head":{"ref":"feature","sha":"89abcdef0123456789abcdef0123456789abcdef"},
+"base":{"ref":"main"},"merged":false},"repository":{"clone_url":"https://git.example.com/team/hello.git","default_branch":"main"},"sender":{"login":"bob"}}`)
+	}
+	if got := postEvent(t, builds.URL, "git-secret", "pull_request", pr("opened")); got != http.StatusOK {
+		t.Errorf("pull request opened: %d", got)
+	}
+	prRel := &ferryv1.Release{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello-0-1-1"}, prRel))
+	if g := prRel.Spec.Git; prRel.Spec.Flow != ferryv1.FlowPR || g.PullRequest == nil || *g.PullRequest != 7 || g.Commit != "89abcdef0123456789abcdef0123456789abcdef" || g.Branch != "feature" {
+		t.Errorf("pull request release: %+v %+v", prRel.Spec, prRel.Spec.Git)
+	}
+	if got := postEvent(t, builds.URL, "git-secret", "pull_request", pr("closed")); got != http.StatusOK {
+		t.Errorf("pull request closed: %d", got)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello-0-1-1"}, prRel); !apierrors.IsNotFound(err) {
+		t.Errorf("the pull request's release after it closed: %v", err)
+	}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello-0-1-0"}, &ferryv1.Release{})) // the main line's stays
+}
+
+// postEvent sends a GitHub event signed with the secret and returns the status.
+func postEvent(t *testing.T, url, secret, event string, body []byte) int {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	t.Logf("%s: %d %s", event, resp.StatusCode, b)
+	return resp.StatusCode
 }
 
 type lockedBuffer struct {
