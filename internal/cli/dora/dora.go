@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/dora"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -70,33 +69,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 // Figures reads the application's Promotions and Releases and computes the figures of
 // the stage over [from, to).
 func Figures(ctx context.Context, c client.Client, ns, app, stage string, from, to time.Time) (dora.Figures, error) {
-	if stage == "" {
-		a := &ferryv1.Application{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: app}, a); err != nil {
-			return dora.Figures{}, fmt.Errorf("application %s/%s: %w", ns, app, err)
-		}
-		if len(a.Spec.Stages) == 0 {
-			return dora.Figures{}, fmt.Errorf("application %s/%s has no stages", ns, app)
-		}
-		stage = a.Spec.Stages[len(a.Spec.Stages)-1].Name
-	}
-	labels := client.MatchingLabels{ferryv1.LabelApplication: app}
-	proms := &ferryv1.PromotionList{}
-	if err := c.List(ctx, proms, client.InNamespace(ns), labels, client.MatchingLabels{ferryv1.LabelStage: stage}); err != nil {
-		return dora.Figures{}, err
-	}
-	rels := &ferryv1.ReleaseList{}
-	if err := c.List(ctx, rels, client.InNamespace(ns), labels); err != nil {
-		return dora.Figures{}, err
-	}
-	changed := map[string]time.Time{}
-	for _, r := range rels.Items {
-		changed[r.Name] = r.CreationTimestamp.Time
-		if g := r.Spec.Git; g != nil && g.CommittedAt != nil {
-			changed[r.Name] = g.CommittedAt.Time
-		}
-	}
-	return dora.Compute(proms.Items, changed, app, stage, from, to), nil
+	return dora.Read(ctx, c, ns, app, stage, from, to, 0)
 }
 
 // Print writes the figures as text or JSON.
