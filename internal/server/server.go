@@ -1,6 +1,7 @@
-// Package server is `ferry server`'s HTTP side. For now it receives webhooks: the
-// container registry's notifications, which make the ImageWatches that follow a pushed
-// repository look at once, and GitHub's and GitLab's, verified by their shared secret:
+// Package server is `ferry server`'s HTTP side: the REST API under /api/v1/
+// (internal/api) and the webhooks. It receives the container registry's
+// notifications, which make the ImageWatches that follow a pushed repository look at
+// once, and GitHub's and GitLab's, verified by their shared secret:
 // a push or a pull request makes the Release of its commit (built by the controller),
 // a closed pull request deletes its preview environments. Each request is bounded
 // in size and time; a refused one is logged without its body.
@@ -17,10 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/api"
 	"ferry.dev/ferry/internal/gitwebhook"
 	"ferry.dev/ferry/internal/registryhook"
 )
@@ -33,7 +36,8 @@ const maxBody = 5 << 20
 type Server struct {
 	// Client reads and writes the Ferry objects (uncached: the server acts seldom).
 	Client client.Client
-	// Local is the API server's own config, for the preview clean-up.
+	// Local is the API server's own config, for the preview clean-up and the API's
+	// token and access reviews.
 	Local *rest.Config
 	// Git verifies and reads GitHub's and GitLab's requests (no Secret: refused).
 	Git gitwebhook.Config
@@ -47,7 +51,8 @@ type Server struct {
 	Now func() time.Time
 }
 
-// Handler serves /hooks/registry, /hooks/github, /hooks/gitlab and /healthz.
+// Handler serves the API under /api/v1/, /hooks/registry, /hooks/github, /hooks/gitlab
+// and /healthz.
 func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
@@ -59,8 +64,28 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /hooks/registry", s.registry)
 	mux.HandleFunc("POST /hooks/github", s.git)
 	mux.HandleFunc("POST /hooks/gitlab", s.git)
+	mux.Handle(api.Prefix, s.api())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
+}
+
+// api is the REST API, whose token and access reviews the server's own identity
+// (Local) makes. Without a usable config the API answers 503 and the webhooks still work.
+func (s *Server) api() http.Handler {
+	var kube kubernetes.Interface
+	var err error
+	if s.Local == nil {
+		err = errors.New("no Kubernetes config")
+	} else {
+		kube, err = kubernetes.NewForConfig(s.Local)
+	}
+	if err != nil {
+		s.Log.Printf("the API is off: %v", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the API is not configured"})
+		})
+	}
+	return (&api.API{Client: s.Client, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now}).Handler()
 }
 
 // registry asks every ImageWatch that follows a pushed repository to look now.

@@ -1,0 +1,109 @@
+// Package api is the REST API of `ferry server` under /api/v1/: JSON reads of the Ferry
+// objects for the dashboard and for scripts. Every request but the OpenAPI description
+// carries a Kubernetes bearer token, checked by a TokenReview; every read is allowed by
+// a SubjectAccessReview for that user first, so the API shows a person exactly what
+// kubectl would. The reads themselves are made with the server's own client: the
+// server acts for the user rather than impersonating it, which needs no impersonation
+// right and keeps one client for every caller.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1/"
+
+// API serves the routes under Prefix.
+type API struct {
+	// Client reads the Ferry objects once a review has allowed the caller.
+	Client client.Reader
+	// Reviews authenticates tokens and authorises reads (the API server's reviews).
+	Reviews Reviewer
+	// Log gets one line per refused or failed request (never a token).
+	Log *log.Logger
+	// Now is the clock of the review cache and of the DORA period.
+	Now func() time.Time
+
+	tokens *tokenCache
+}
+
+// Handler serves the API. The OpenAPI description is open; every other route needs a
+// token.
+func (a *API) Handler() http.Handler {
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Log == nil {
+		a.Log = log.New(io.Discard, "", 0)
+	}
+	a.tokens = newTokenCache(tokenTTL, maxTokens, a.Now)
+	routes := http.NewServeMux()
+	for _, rt := range a.routes() {
+		routes.HandleFunc("GET "+Prefix+rt.path, rt.serve)
+	}
+	routes.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix+"openapi.json", serveOpenAPI)
+	mux.Handle(Prefix, a.authenticate(routes))
+	return mux
+}
+
+// route is one authenticated GET route, its path under Prefix.
+type route struct {
+	path  string
+	serve http.HandlerFunc
+}
+
+// routes are the authenticated routes; the OpenAPI description names each of them.
+func (a *API) routes() []route {
+	return []route{
+		{"namespaces/{ns}/applications", a.listApplications},
+		{"namespaces/{ns}/applications/{app}", a.getApplication},
+		{"namespaces/{ns}/applications/{app}/dora", a.getDORA},
+		{"namespaces/{ns}/promotions/{name}", a.getPromotion},
+	}
+}
+
+// errorBody is every error's JSON.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // answers depend on who asks
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readFailed answers a failed read of the API server: a missing object is the caller's
+// 404, anything else the server's trouble.
+func (a *API) readFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if apierrors.IsNotFound(err) {
+		writeError(w, http.StatusNotFound, what+" not found")
+		return
+	}
+	a.Log.Printf("%s %s: reading %s: %v", r.Method, r.URL.Path, what, err)
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("reading %s: %s", what, status.Status().Message))
+		return
+	}
+	writeError(w, http.StatusBadGateway, "reading "+what+": the Kubernetes API did not answer")
+}
