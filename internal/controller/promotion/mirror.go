@@ -11,14 +11,13 @@ import (
 )
 
 // milestones are the Promotion events that people also look for on the Release and the
-// Application (`kubectl describe release|application`): a stage's start and end, its
-// approvals, a traffic switch and a rollback. The steps in between stay on the
-// Promotion, so a thousand deliveries do not triple the Events.
+// Application (`kubectl describe release|application`): how each stage ended. The steps
+// and the approvals stay on the Promotion: every extra Event is an API write, and a
+// thousand deliveries' worth of them kept the controller busy writing after the burst
+// (make bench-engine: idle CPU 0.026 cores and 51 MiB more when starts and approvals
+// were mirrored too).
 var milestones = map[string]bool{
-	"PromotionStarted": true, "PromotionSucceeded": true, "PromotionFailed": true, "Superseded": true,
-	"ApprovalRequested": true, "ApprovalGranted": true, "ApprovalRejected": true,
-	"Switched": true, "SwitchedBack": true, "CanaryAborted": true, "BlueGreenAborted": true,
-	"RollbackStarted": true, "RolledBack": true, "RollbackFailed": true,
+	"PromotionSucceeded": true, "PromotionFailed": true, "Superseded": true, "RolledBack": true, "RollbackFailed": true,
 }
 
 // mirror records a milestone of the Promotion on its Release and its Application too,

@@ -117,11 +117,10 @@ func TestReleaseTravelsThroughStages(t *testing.T) {
 		}
 		return nil
 	})
-	// The stages' milestones are Events on the Release and the Application too.
+	// How each stage ended is an Event on the Release and the Application too.
 	eventually(t, func() error {
 		for _, want := range []struct{ kind, name, reason, note string }{
 			{"Release", "web-1-1-0", "PromotionSucceeded", "prod: web-1-1-0 verified in prod"},
-			{"Release", "web-1-1-0", "ApprovalGranted", "prod: "},
 			{"Application", "web", "PromotionSucceeded", "dev: web-1-1-0 verified in dev"},
 			{"Application", "web", "Superseded", "prod: superseded by web-1-1-0-prod"},
 			{"Promotion", "web-1-1-0-prod", "StepSucceeded", "step deploy succeeded"},
