@@ -56,10 +56,37 @@ func openSource(ctx context.Context, repoURL string) (*git.Repository, error) {
 	case "file":
 		return openLocal(u.Path)
 	case "http", "https":
-		return git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{URL: repoURL, NoCheckout: true, Tags: git.AllTags})
+		return fetchRemote(ctx, repoURL)
 	default:
 		return nil, fmt.Errorf("unsupported scheme %q (want a local path, file://, http:// or https://)", u.Scheme)
 	}
+}
+
+// remoteRefs are what a remote repository's fetch takes: its branches and tags, and the
+// heads of its pull requests (GitHub's refs/pull/N/head) and merge requests (GitLab's
+// refs/merge-requests/N/head). A pull request from a fork has its commit under those
+// refs only, so a clone of the branches alone would not find it.
+var remoteRefs = []config.RefSpec{
+	"+refs/heads/*:refs/remotes/origin/*",
+	"+refs/tags/*:refs/tags/*",
+	"+refs/pull/*/head:refs/remotes/origin/pull/*",
+	"+refs/merge-requests/*/head:refs/remotes/origin/merge-requests/*",
+}
+
+// fetchRemote fetches a remote repository's refs (remoteRefs) into memory.
+func fetchRemote(ctx context.Context, repoURL string) (*git.Repository, error) {
+	repo, err := git.Init(memory.NewStorage(), nil)
+	if err != nil {
+		return nil, err
+	}
+	remote, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{repoURL}, Fetch: remoteRefs})
+	if err != nil {
+		return nil, err
+	}
+	if err := remote.FetchContext(ctx, &git.FetchOptions{Tags: git.NoTags}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, err
+	}
+	return repo, nil
 }
 
 func openLocal(path string) (*git.Repository, error) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // checkedOut checks that dir holds the first commit's files, without a .git.
@@ -90,19 +91,62 @@ func TestCheckoutLeavesTheSourceAlone(t *testing.T) {
 }
 
 func TestCheckoutOverHTTP(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("no git binary to serve the repository with (git http-backend)")
-	}
 	r := newTestRepo(t)
-	srv := httptest.NewServer(&cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
-		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(r.dir), "GIT_HTTP_EXPORT_ALL=1"}})
-	defer srv.Close()
 	dir := t.TempDir()
-	if err := Checkout(context.Background(), srv.URL+"/"+filepath.Base(r.dir)+"/.git", r.first.String()[:8], dir); err != nil {
+	if err := Checkout(context.Background(), serveHTTP(t, r.dir), r.first.String()[:8], dir); err != nil {
 		t.Fatal(err)
 	}
 	checkedOut(t, dir)
+}
+
+// A pull request's commit (from a fork, say) is under refs/pull/N/head on GitHub and
+// refs/merge-requests/N/head on GitLab, on no branch: a checkout over HTTP finds it.
+func TestCheckoutOverHTTPFindsPullRequestHeads(t *testing.T) {
+	for name, ref := range map[string]string{"GitHub": "refs/pull/7/head", "GitLab": "refs/merge-requests/7/head"} {
+		t.Run(name, func(t *testing.T) {
+			r := newTestRepo(t)
+			repo, err := git.PlainOpen(r.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := repo.Head()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr := commitFiles(t, repo, "pull request", map[string]string{"app/main.go": program("greeting-pr")})
+			must(t, repo.Storer.SetReference(plumbing.NewHashReference(plumbing.ReferenceName(ref), pr)))
+			must(t, repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), r.second))) // off every branch
+			url := serveHTTP(t, r.dir)
+			dir := t.TempDir()
+			if err := Checkout(context.Background(), url, pr.String(), dir); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "app/main.go")); err != nil || !strings.Contains(string(b), "greeting-pr") {
+				t.Errorf("app/main.go is not the pull request's: %q %v", b, err)
+			}
+		})
+	}
+}
+
+// serveHTTP serves the repository at dir with git http-backend on loopback and returns
+// its URL.
+func serveHTTP(t *testing.T, dir string) string {
+	t.Helper()
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal("no git binary to serve the repository with (git http-backend); the project is a git clone, so git should be here")
+	}
+	srv := httptest.NewServer(&cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
+		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(dir), "GIT_HTTP_EXPORT_ALL=1"}})
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + filepath.Base(dir) + "/.git"
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCheckoutErrors(t *testing.T) {
