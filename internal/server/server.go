@@ -1,7 +1,8 @@
-// Package server is `ferry server`'s HTTP side: the REST API under /api/v1/
-// (internal/api) and the webhooks. It receives the container registry's
-// notifications, which make the ImageWatches that follow a pushed repository look at
-// once, and GitHub's and GitLab's, verified by their shared secret:
+// Package server is `ferry server`'s HTTP side: the web dashboard at /
+// (internal/dashboard), the REST API under /api/v1/ (internal/api) and the webhooks.
+// It receives the container registry's notifications, which make the ImageWatches that
+// follow a pushed repository look at once, and GitHub's and GitLab's, verified by their
+// shared secret:
 // a push or a pull request makes the Release of its commit (built by the controller),
 // a closed pull request deletes its preview environments. Each request is bounded
 // in size and time; a refused one is logged without its body.
@@ -24,6 +25,7 @@ import (
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/api"
+	"ferry.dev/ferry/internal/dashboard"
 	"ferry.dev/ferry/internal/gitwebhook"
 	"ferry.dev/ferry/internal/registryhook"
 )
@@ -51,8 +53,8 @@ type Server struct {
 	Now func() time.Time
 }
 
-// Handler serves the API under /api/v1/, /hooks/registry, /hooks/github, /hooks/gitlab
-// and /healthz.
+// Handler serves the web dashboard at / (its files under /ui/), the API under /api/v1/,
+// /hooks/registry, /hooks/github, /hooks/gitlab and /healthz.
 func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
@@ -65,6 +67,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /hooks/github", s.git)
 	mux.HandleFunc("POST /hooks/gitlab", s.git)
 	mux.Handle(api.Prefix, s.api())
+	ui := dashboard.Handler()
+	mux.Handle("GET /{$}", ui)
+	mux.Handle("GET "+dashboard.Prefix, ui)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
 }
