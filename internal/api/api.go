@@ -1,10 +1,12 @@
 // Package api is the REST API of `ferry server` under /api/v1/: JSON reads of the Ferry
-// objects for the dashboard and for scripts. Every request but the OpenAPI description
-// carries a Kubernetes bearer token, checked by a TokenReview; every read is allowed by
-// a SubjectAccessReview for that user first, so the API shows a person exactly what
-// kubectl would. The reads themselves are made with the server's own client: the
-// server acts for the user rather than impersonating it, which needs no impersonation
-// right and keeps one client for every caller.
+// objects for the dashboard and for scripts, and approvals. Every request but the
+// OpenAPI description carries a Kubernetes bearer token, checked by a TokenReview (or
+// comes through a trusted authenticating proxy with its secret); every read is allowed
+// by a SubjectAccessReview for that user first, so the API shows a person exactly what
+// kubectl would. The reads themselves are made with the server's own client, which
+// keeps one client for every caller. A decision (approve, reject) is made as the user,
+// through a client impersonating them: the API server's RBAC and its admission policy
+// judge the real person, exactly as for `ferry approve`.
 package api
 
 import (
@@ -18,6 +20,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
 
 // Prefix is where the API is mounted.
@@ -33,8 +37,15 @@ type API struct {
 	Log *log.Logger
 	// Now is the clock of the review cache and of the DORA period.
 	Now func() time.Time
+	// Impersonate returns a client acting as the user, for the decisions a person
+	// makes; without it the decision routes answer 503.
+	Impersonate func(User) (client.Client, error)
+	// Proxy, when set, trusts an authenticating proxy's headers on requests carrying its
+	// secret; other requests need a bearer token.
+	Proxy *ProxyAuth
 
-	tokens *tokenCache
+	tokens *reviewCache[User]
+	access *reviewCache[verdict]
 }
 
 // Handler serves the API. The OpenAPI description is open; every other route needs a
@@ -46,10 +57,14 @@ func (a *API) Handler() http.Handler {
 	if a.Log == nil {
 		a.Log = log.New(io.Discard, "", 0)
 	}
-	a.tokens = newTokenCache(tokenTTL, maxTokens, a.Now)
+	a.tokens = newReviewCache[User](reviewTTL, maxReviews, a.Now)
+	a.access = newReviewCache[verdict](reviewTTL, maxReviews, a.Now)
 	routes := http.NewServeMux()
 	for _, rt := range a.routes() {
 		routes.HandleFunc("GET "+Prefix+rt.path, rt.serve)
+	}
+	for _, rt := range a.actions() {
+		routes.HandleFunc("POST "+Prefix+rt.path, rt.serve)
 	}
 	routes.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
@@ -60,7 +75,7 @@ func (a *API) Handler() http.Handler {
 	return mux
 }
 
-// route is one authenticated GET route, its path under Prefix.
+// route is one authenticated route, its path under Prefix.
 type route struct {
 	path  string
 	serve http.HandlerFunc
@@ -73,6 +88,15 @@ func (a *API) routes() []route {
 		{"namespaces/{ns}/applications/{app}", a.getApplication},
 		{"namespaces/{ns}/applications/{app}/dora", a.getDORA},
 		{"namespaces/{ns}/promotions/{name}", a.getPromotion},
+		{"namespaces/{ns}/applications/{app}/stages/{stage}/approval", a.getApproval},
+	}
+}
+
+// actions are the authenticated POST routes, each a decision made as the user.
+func (a *API) actions() []route {
+	return []route{
+		{"namespaces/{ns}/applications/{app}/stages/{stage}/approve", a.decide(ferryv1.DecisionApprove)},
+		{"namespaces/{ns}/applications/{app}/stages/{stage}/reject", a.decide(ferryv1.DecisionReject)},
 	}
 }
 

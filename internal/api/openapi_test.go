@@ -10,7 +10,7 @@ import (
 )
 
 // TestOpenAPINamesEveryRoute: the description is served without a token, parses, and
-// names exactly the routes the API serves.
+// names exactly the routes the API serves, each with its one method.
 func TestOpenAPINamesEveryRoute(t *testing.T) {
 	a := &API{}
 	rec := httptest.NewRecorder()
@@ -29,14 +29,20 @@ func TestOpenAPINamesEveryRoute(t *testing.T) {
 		t.Errorf("openapi %q, want 3.x", doc.OpenAPI)
 	}
 	want := []string{"/openapi.json"}
+	method := map[string]string{"/openapi.json": "get"}
 	for _, rt := range a.routes() {
 		want = append(want, "/"+rt.path)
+		method["/"+rt.path] = "get"
+	}
+	for _, rt := range a.actions() {
+		want = append(want, "/"+rt.path)
+		method["/"+rt.path] = "post"
 	}
 	var got []string
 	for p, ops := range doc.Paths {
 		got = append(got, p)
-		if _, ok := ops["get"]; !ok || len(ops) != 1 {
-			t.Errorf("%s: operations %v, want get alone", p, ops)
+		if _, ok := ops[method[p]]; !ok || len(ops) != 1 {
+			t.Errorf("%s: operations %v, want %s alone", p, ops, method[p])
 		}
 	}
 	slices.Sort(want)

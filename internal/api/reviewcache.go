@@ -6,52 +6,54 @@ import (
 	"time"
 )
 
-// A page of the dashboard makes several requests: one TokenReview serves them all,
-// while a revoked token stops working within tokenTTL.
+// A page of the dashboard makes several requests: one TokenReview and one
+// SubjectAccessReview per read serve them all, while a revoked token or right stops
+// working within reviewTTL.
 const (
-	tokenTTL  = 10 * time.Second
-	maxTokens = 4096
+	reviewTTL  = 10 * time.Second
+	maxReviews = 4096
 )
 
-// tokenCache remembers the users of tokens the API server accepted, for a short time.
-// It keys on the token's hash, so no token stays in memory as such; refusals are never
-// kept, so a fixed token works at once.
-type tokenCache struct {
+// reviewCache remembers the API server's answers to reviews for a short time. It keys
+// on a hash of what was asked, so no token stays in memory as such.
+type reviewCache[V any] struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
 	now     func() time.Time
-	entries map[[sha256.Size]byte]cachedUser
+	entries map[[sha256.Size]byte]cached[V]
 }
 
-type cachedUser struct {
-	user    User
+type cached[V any] struct {
+	value   V
 	expires time.Time
 }
 
-func newTokenCache(ttl time.Duration, maxEntries int, now func() time.Time) *tokenCache {
-	return &tokenCache{ttl: ttl, max: maxEntries, now: now, entries: map[[sha256.Size]byte]cachedUser{}}
+func newReviewCache[V any](ttl time.Duration, maxEntries int, now func() time.Time) *reviewCache[V] {
+	return &reviewCache[V]{ttl: ttl, max: maxEntries, now: now, entries: map[[sha256.Size]byte]cached[V]{}}
 }
 
-func (c *tokenCache) get(token string) (User, bool) {
+func (c *reviewCache[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := sha256.Sum256([]byte(token))
+	k := sha256.Sum256([]byte(key))
 	e, ok := c.entries[k]
 	if !ok {
-		return User{}, false
+		var zero V
+		return zero, false
 	}
 	if !c.now().Before(e.expires) {
 		delete(c.entries, k)
-		return User{}, false
+		var zero V
+		return zero, false
 	}
-	return e.user, true
+	return e.value, true
 }
 
-// put remembers an accepted token. When full it first drops the expired entries, and
-// if none had expired, all of them: a burst of distinct tokens then costs one review
-// each, which is what it would cost without a cache.
-func (c *tokenCache) put(token string, u User) {
+// put remembers an answer. When full it first drops the expired entries, and if none
+// had expired, all of them: a burst of distinct questions then costs one review each,
+// which is what it would cost without a cache.
+func (c *reviewCache[V]) put(key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -65,10 +67,10 @@ func (c *tokenCache) put(token string, u User) {
 			clear(c.entries)
 		}
 	}
-	c.entries[sha256.Sum256([]byte(token))] = cachedUser{user: u, expires: now.Add(c.ttl)}
+	c.entries[sha256.Sum256([]byte(key))] = cached[V]{value: v, expires: now.Add(c.ttl)}
 }
 
-func (c *tokenCache) len() int {
+func (c *reviewCache[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-func TestTokenCacheKeepsAUserForItsTTL(t *testing.T) {
+func TestReviewCacheKeepsAUserForItsTTL(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	c := newTokenCache(10*time.Second, 8, func() time.Time { return now })
+	c := newReviewCache[User](10*time.Second, 8, func() time.Time { return now })
 	if _, ok := c.get("t1"); ok {
 		t.Fatal("an unknown token is cached")
 	}
@@ -29,9 +29,9 @@ func TestTokenCacheKeepsAUserForItsTTL(t *testing.T) {
 	}
 }
 
-func TestTokenCacheIsBounded(t *testing.T) {
+func TestReviewCacheIsBounded(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	c := newTokenCache(10*time.Second, 4, func() time.Time { return now })
+	c := newReviewCache[User](10*time.Second, 4, func() time.Time { return now })
 	for i := range 3 {
 		c.put(fmt.Sprint("old", i), User{Name: "old"})
 	}

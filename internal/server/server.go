@@ -38,8 +38,8 @@ const maxBody = 5 << 20
 type Server struct {
 	// Client reads and writes the Ferry objects (uncached: the server acts seldom).
 	Client client.Client
-	// Local is the API server's own config, for the preview clean-up and the API's
-	// token and access reviews.
+	// Local is the API server's own config, for the preview clean-up, the API's
+	// token and access reviews, and the decisions it makes as its users.
 	Local *rest.Config
 	// Git verifies and reads GitHub's and GitLab's requests (no Secret: refused).
 	Git gitwebhook.Config
@@ -48,6 +48,9 @@ type Server struct {
 	BuildRegistry string
 	// RegistryToken, when set, is the bearer token the registry's notifications carry.
 	RegistryToken string
+	// AuthProxy, when set, lets an authenticating proxy name the API's users (with its
+	// secret); without it the API takes bearer tokens only.
+	AuthProxy *api.ProxyAuth
 	// Log gets one line per request acted on or refused.
 	Log *log.Logger
 	Now func() time.Time
@@ -75,14 +78,16 @@ func (s *Server) Handler() http.Handler {
 }
 
 // api is the REST API, whose token and access reviews the server's own identity
-// (Local) makes. Without a usable config the API answers 503 and the webhooks still work.
+// (Local) makes, and whose decisions it makes impersonating each user. Without a
+// usable config the API answers 503 and the webhooks still work.
 func (s *Server) api() http.Handler {
 	var kube kubernetes.Interface
+	var impersonate func(api.User) (client.Client, error)
 	var err error
 	if s.Local == nil {
 		err = errors.New("no Kubernetes config")
-	} else {
-		kube, err = kubernetes.NewForConfig(s.Local)
+	} else if kube, err = kubernetes.NewForConfig(s.Local); err == nil {
+		impersonate, err = api.Impersonator(s.Local)
 	}
 	if err != nil {
 		s.Log.Printf("the API is off: %v", err)
@@ -90,7 +95,8 @@ func (s *Server) api() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the API is not configured"})
 		})
 	}
-	return (&api.API{Client: s.Client, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now}).Handler()
+	return (&api.API{Client: s.Client, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now,
+		Impersonate: impersonate, Proxy: s.AuthProxy}).Handler()
 }
 
 // registry asks every ImageWatch that follows a pushed repository to look now.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ferry.dev/ferry/internal/api"
 	"ferry.dev/ferry/internal/cli/iostreams"
 	"ferry.dev/ferry/internal/gitwebhook"
 	"ferry.dev/ferry/internal/kubeclient"
@@ -29,6 +30,8 @@ type options struct {
 	registryToken string
 	mainBranches  []string
 	buildRegistry string
+	proxy         api.ProxyAuth
+	proxySecret   string
 }
 
 // NewCommand returns the server verb.
@@ -49,6 +52,9 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.registryToken, "registry-token-file", "", "file holding the bearer token the registry's notifications carry (default: none asked)")
 	f.StringVar(&o.buildRegistry, "build-registry", "", "registry the images of Releases made from commits are pushed to (without it a commit is only noted on its Application)")
 	f.StringSliceVar(&o.mainBranches, "main-branch", nil, "branches whose pushes are releases (default: main, master and the repository's default)")
+	f.StringVar(&o.proxy.UserHeader, "auth-proxy-user-header", "", "header in which an authenticating proxy names the API's user (X-Forwarded-User); believed only with the proxy's secret")
+	f.StringVar(&o.proxy.GroupsHeader, "auth-proxy-groups-header", "", "header in which the authenticating proxy lists the user's groups, comma-separated (X-Forwarded-Groups)")
+	f.StringVar(&o.proxySecret, "auth-proxy-secret-file", "", "file holding the secret the authenticating proxy sends in "+api.ProxySecretHeader+" (required with --auth-proxy-user-header)")
 	return cmd
 }
 
@@ -96,7 +102,31 @@ func (o *options) server() (*server.Server, error) {
 			return nil, fmt.Errorf("--registry-token-file: %w", err)
 		}
 	}
+	if srv.AuthProxy, err = o.authProxy(); err != nil {
+		return nil, err
+	}
 	return srv, nil
+}
+
+// authProxy is the authenticating proxy the flags describe, nil when none: its user
+// header and its secret go together, since headers without a secret prove nothing.
+func (o *options) authProxy() (*api.ProxyAuth, error) {
+	if o.proxy.UserHeader == "" && o.proxy.GroupsHeader == "" && o.proxySecret == "" {
+		return nil, nil
+	}
+	if o.proxySecret == "" {
+		return nil, errors.New("--auth-proxy-secret-file is required with an authenticating proxy's headers")
+	}
+	secret, err := readSecret(o.proxySecret)
+	if err != nil {
+		return nil, fmt.Errorf("--auth-proxy-secret-file: %w", err)
+	}
+	p := o.proxy
+	p.Secret = []byte(secret)
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("--auth-proxy-user-header: %w", err)
+	}
+	return &p, nil
 }
 
 // readSecret reads a secret file (a mounted Secret key), without its last newline.

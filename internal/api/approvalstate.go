@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+	"ferry.dev/ferry/internal/promotion"
+)
+
+// ApprovalState is GET .../stages/{stage}/approval: where the stage's approval stands
+// and whether the caller may decide now, so that a dashboard offers the approve and
+// reject buttons only to those the API server would let decide.
+type ApprovalState struct {
+	// Promotion is the one waiting for approval ("" when none waits).
+	Promotion string `json:"promotion"`
+	Waiting   bool   `json:"waiting"`
+	// Groups are the stage's approver groups; Quorum is how many of them must approve.
+	Groups    []string           `json:"groups"`
+	Quorum    int                `json:"quorum"`
+	Approvals []ferryv1.Approval `json:"approvals"`
+	// MayApprove says the caller may approve or reject now; Why says why (not).
+	MayApprove bool   `json:"mayApprove"`
+	Why        string `json:"why"`
+}
+
+func (a *API) getApproval(w http.ResponseWriter, r *http.Request) {
+	ns, app, stage := r.PathValue("ns"), r.PathValue("app"), r.PathValue("stage")
+	if !a.allow(w, r, Access{Verb: "get", Resource: "applications", Namespace: ns, Name: app},
+		Access{Verb: "list", Resource: "promotions", Namespace: ns}) {
+		return
+	}
+	p, err := approval.Find(r.Context(), a.Client, ns, app, stage)
+	if errors.Is(err, approval.ErrNoStage) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		a.readFailed(w, r, "application "+ns+"/"+app, err)
+		return
+	}
+	out := ApprovalState{Groups: p.Stage.ApproverGroups, Approvals: []ferryv1.Approval{},
+		Quorum: promotion.Approvals(p.Stage, nil).Needed}
+	if out.Groups == nil {
+		out.Groups = []string{}
+	}
+	if p.Promotion != nil {
+		out.Promotion, out.Waiting = p.Promotion.Name, true
+		out.Approvals = append(out.Approvals, p.Promotion.Status.Approvals...)
+	}
+	u, _ := r.Context().Value(userKey{}).(User)
+	out.MayApprove, out.Why, err = a.mayDecide(r, u, p)
+	if err != nil {
+		a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
+		writeError(w, http.StatusServiceUnavailable, "could not check the rights with the Kubernetes API")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// mayDecide says whether u may decide on the stage's waiting Promotion now, and why
+// (not): the check `ferry approve` makes, then whether u decided already (the
+// controller may not have counted it yet), then whether RBAC lets u create the
+// decision.
+func (a *API) mayDecide(r *http.Request, u User, p approval.Pending) (bool, string, error) {
+	group, err := p.Check(approval.Identity{User: u.Name, Groups: u.Groups}, "")
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	d := &ferryv1.ApprovalDecision{}
+	err = a.Client.Get(r.Context(), client.ObjectKey{Namespace: p.Promotion.Namespace, Name: approval.Name(p.Promotion.Name, u.Name)}, d)
+	switch {
+	case err == nil:
+		return false, fmt.Sprintf("%s has already decided on %s (%s)", u.Name, p.Promotion.Name, d.Spec.Decision), nil
+	case !apierrors.IsNotFound(err):
+		return false, "", fmt.Errorf("reading the decisions on %s: %w", p.Promotion.Name, err)
+	}
+	create := Access{Verb: "create", Resource: "approvaldecisions", Namespace: p.Promotion.Namespace}
+	ok, reason, err := a.authorize(r.Context(), u, create)
+	if err != nil || !ok {
+		why := "user " + quote(u.Name) + " may not " + create.String()
+		if reason != "" {
+			why += ": " + reason
+		}
+		return false, why, err
+	}
+	return true, fmt.Sprintf("%s may approve or reject as %s", u.Name, group), nil
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+)
+
+// maxDecisionBody bounds a decision's body: a reason is at most 1,024 characters.
+const maxDecisionBody = 16 << 10
+
+// DecisionRequest is the body of POST .../approve and .../reject.
+type DecisionRequest struct {
+	// Reason says why; required to reject.
+	Reason string `json:"reason"`
+	// Group is the approver group to decide as (default: the first the user may use).
+	Group string `json:"group"`
+}
+
+// Decision is what POST .../approve and .../reject recorded.
+type Decision struct {
+	// Name is the ApprovalDecision's.
+	Name        string           `json:"name"`
+	Namespace   string           `json:"namespace"`
+	Application string           `json:"application"`
+	Stage       string           `json:"stage"`
+	Promotion   string           `json:"promotion"`
+	User        string           `json:"user"`
+	Group       string           `json:"group"`
+	Decision    ferryv1.Decision `json:"decision"`
+	Reason      string           `json:"reason,omitempty"`
+}
+
+// decide records the user's decision on the Promotion waiting in the stage, through a
+// client impersonating them: the API server's RBAC (create on approvaldecisions) and
+// its admission policy judge the person themselves, and nothing is answered 200 that
+// the API server did not store.
+func (a *API) decide(d ferryv1.Decision) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := decisionBody(w, r, d)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if a.Impersonate == nil {
+			writeError(w, http.StatusServiceUnavailable, "this server makes no decisions (it cannot act as its users)")
+			return
+		}
+		u, _ := r.Context().Value(userKey{}).(User)
+		c, err := a.Impersonate(u)
+		if err != nil {
+			a.Log.Printf("%s %s: a client as %s: %v", r.Method, r.URL.Path, quote(u.Name), err)
+			writeError(w, http.StatusServiceUnavailable, "could not act as the user")
+			return
+		}
+		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"),
+			Decision: d, Group: body.Group, Reason: body.Reason}
+		rec, err := approval.Decide(r.Context(), c, approval.Identity{User: u.Name, Groups: u.Groups}, req)
+		if err != nil {
+			a.decisionFailed(w, r, err)
+			return
+		}
+		a.Log.Printf("%s %s: %s recorded %s as %s (%s)", r.Method, r.URL.Path, quote(u.Name), rec.Spec.Decision, rec.Spec.Group, rec.Name)
+		writeJSON(w, http.StatusOK, Decision{Name: rec.Name, Namespace: rec.Namespace, Application: req.Application, Stage: req.Stage,
+			Promotion: rec.Spec.Promotion, User: rec.Spec.User, Group: rec.Spec.Group, Decision: rec.Spec.Decision, Reason: rec.Spec.Reason})
+	}
+}
+
+// decisionBody reads the JSON body (an empty one is no reason and no group); a
+// rejection needs a reason.
+func decisionBody(w http.ResponseWriter, r *http.Request, d ferryv1.Decision) (DecisionRequest, error) {
+	var body DecisionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDecisionBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		return body, errors.New(`body: expected JSON {"reason": "...", "group": "..."}: ` + err.Error())
+	}
+	if dec.More() {
+		return body, errors.New("body: expected one JSON object")
+	}
+	if d == ferryv1.DecisionReject && body.Reason == "" {
+		return body, errors.New("a rejection needs a reason")
+	}
+	return body, nil
+}
+
+// decisionFailed answers why a decision was not recorded: 404 for an unknown
+// application or stage, 409 when nothing waits or the user decided already, 403 when
+// the user is no approver or the API server refused them, 400 for a decision the API
+// server found invalid.
+func (a *API) decisionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
+	var status apierrors.APIStatus
+	switch {
+	case errors.Is(err, approval.ErrNoStage) || apierrors.IsNotFound(err):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, approval.ErrNotWaiting) || errors.Is(err, approval.ErrAlreadyDecided):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, approval.ErrNotApprover) || apierrors.IsForbidden(err):
+		writeError(w, http.StatusForbidden, err.Error())
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.As(err, &status):
+		writeError(w, http.StatusBadGateway, "recording the decision: "+status.Status().Message)
+	default:
+		writeError(w, http.StatusBadGateway, "recording the decision: the Kubernetes API did not answer")
+	}
+}
