@@ -21,6 +21,8 @@ var debianPackages = []struct{ file, pkg string }{
 	{"mount", "mount"},
 	// An SMTP server on loopback for the tests of mail notifications.
 	{"/usr/lib/python3/dist-packages/aiosmtpd/__init__.py", "python3-aiosmtpd"},
+	// A headless browser for the tests of the web dashboard (internal/dashboard).
+	{"chromium", "chromium"},
 }
 
 // missingPackages lists the Debian packages whose files are not on this machine.

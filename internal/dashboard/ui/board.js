@@ -142,6 +142,10 @@ export function board(root, r, ctx) {
     const cell = h("div", { class: "cell stage", role: "gridcell", "data-stage": st.name },
       h("div", { class: "version" }, link(st.version || "—"),
         st.waitingApproval ? h("a", { class: "badge wait", href: `#/ns/${encodeURIComponent(ns)}/promotions/${encodeURIComponent(promo)}`, title: "Waiting for approval" }, "approval") : null));
+    if (!promo && st.phase === "Failed" && st.promotion) {
+      cell.firstChild.append(h("a", { class: "badge bad", href: `#/ns/${encodeURIComponent(ns)}/promotions/${encodeURIComponent(st.promotion)}`,
+        title: `The last delivery, ${st.promotion}, failed` }, "failed"));
+    }
     if (promo && !st.waitingApproval) {
       const total = st.stepsTotal || 0;
       const done = Math.min(st.stepsDone || 0, total);

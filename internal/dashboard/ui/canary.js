@@ -48,10 +48,14 @@ function chart(m) {
   const canary = pts.map((p) => num(p.canaryMedian));
   const baseline = pts.map((p) => num(p.baselineMedian));
   const values = [...canary, ...baseline].filter((v) => v !== null);
-  let lo = Math.min(0, ...values);
-  let hi = Math.max(...values, 0);
-  if (hi === lo) hi = lo + 1;
-  hi += (hi - lo) * 0.1;
+  // The axis spans the values with a margin, from 0 only when the values come near it,
+  // so that a canary drifting a few percent from its baseline shows.
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const pad = Math.max((max - min) * 0.15, Math.abs(max) * 0.02, 1e-9);
+  let lo = min - pad;
+  const hi = max + pad;
+  if (min >= 0 && (lo < 0 || min < (max - min) * 0.5)) lo = 0;
   const x = (i) => M.left + (pts.length === 1 ? (W - M.left - M.right) / 2 : (i * (W - M.left - M.right)) / (pts.length - 1));
   const y = (v) => M.top + (H - M.top - M.bottom) * (1 - (v - lo) / (hi - lo));
 
@@ -63,7 +67,8 @@ function chart(m) {
   }
   const every = Math.ceil(pts.length / 8);
   const xTicks = pts.map((p, i) => (i % every === 0 || i === pts.length - 1
-    ? s("text", { class: "tick", x: x(i), y: H - M.bottom + 16, "text-anchor": "middle" }, `${p.step}#${p.measurement}`)
+    ? s("text", { class: "tick", x: x(i), y: H - M.bottom + 16, "text-anchor": pts.length > 1 && i === 0 ? "start" : pts.length > 1 && i === pts.length - 1 ? "end" : "middle" },
+      `${p.step}#${p.measurement}`)
     : null));
 
   const series = (vals, cls, label) => {

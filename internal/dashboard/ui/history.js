@@ -16,7 +16,7 @@ export function appHistory(root, r, ctx) {
 
   const stages = h("div", { class: "stages" });
   const search = h("input", {
-    type: "search", placeholder: "Search deliveries: version, stage, phase, commit, person", value: q, "aria-label": "Search deliveries",
+    type: "search", placeholder: "Search deliveries: version, stage, phase or commit", value: q, "aria-label": "Search deliveries",
     oninput: () => {
       clearTimeout(search.timer);
       search.timer = setTimeout(() => {

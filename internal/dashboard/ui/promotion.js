@@ -151,7 +151,7 @@ export function promotion(root, r, ctx) {
     fill(approvals, (st.approvals || []).length ? table(["User", "Group", "When"],
       st.approvals.map((a) => [a.user, a.group, time(a.time)])) : null);
     fill(events, (p.events || []).length ? table(["When", "Type", "Reason", "Message"],
-      [...p.events].sort((a, b) => new Date(b.time) - new Date(a.time)).map((e) => [time(e.time), badge(e.type, e.type === "Warning" ? "bad" : "idle"), e.reason, e.message])) : null);
+      [...p.events].sort((a, b) => new Date(b.time) - new Date(a.time)).map((e) => [time(e.time), badge(e.type, e.type === "Warning" ? "bad" : "idle"), e.reason, e.count ? `${e.message} (×${e.count})` : e.message])) : null);
     fill(change, p.changeRecord ? changeRecord(p.changeRecord) : null);
   }
 
@@ -159,7 +159,7 @@ export function promotion(root, r, ctx) {
     return table(["Step", "Hook", "Kind", "Phase", "Started", "Message", "Log"], list.map((k) => [
       k.step, k.name, k.kind, badge(k.phase), time(k.startedAt), k.message || "",
       k.kind === "job"
-        ? h("a", { href: `${nsHref}/promotions/${encodeURIComponent(name)}/hooks/${encodeURIComponent(k.name)}` }, "log")
+        ? h("a", { href: `${nsHref}/promotions/${encodeURIComponent(name)}/hooks/${encodeURIComponent(k.name)}?step=${encodeURIComponent(k.step)}` }, "log")
         : k.attempts ? `${k.attempts} call${k.attempts === 1 ? "" : "s"}` : "",
     ]));
   }
@@ -225,29 +225,29 @@ function canaryState(c) {
 }
 
 function changeRecord(cr) {
-  const spec = cr.spec || cr;
-  const st = cr.status || {};
   return h("div", { class: "card" },
     h("dl", { class: "facts" },
-      h("dt", {}, "Result"), h("dd", {}, badge(st.result || "Open")),
-      h("dt", {}, "Opened"), h("dd", {}, time(spec.openedAt)),
-      st.closedAt ? [h("dt", {}, "Closed"), h("dd", {}, time(st.closedAt))] : null,
-      spec.commit ? [h("dt", {}, "Commit"), h("dd", {}, h("code", {}, spec.commit), spec.repoURL ? ` in ${spec.repoURL}` : "")] : null,
-      (spec.approvers || []).length ? [h("dt", {}, "Approvers"), h("dd", {}, spec.approvers.map((a) => `${a.user} (${a.group})`).join(", "))] : null,
-      st.serviceNow ? [h("dt", {}, "ServiceNow"), h("dd", {}, st.serviceNow.number || st.serviceNow.sysID)] : null,
-      st.message ? [h("dt", {}, "Message"), h("dd", {}, st.message)] : null),
-    (st.log || []).length ? h("pre", { class: "log" }, st.log.join("\n")) : null);
+      h("dt", {}, "Record"), h("dd", {}, cr.name),
+      h("dt", {}, "Result"), h("dd", {}, badge(cr.result || "Open")),
+      h("dt", {}, "Opened"), h("dd", {}, time(cr.openedAt)),
+      cr.closedAt ? [h("dt", {}, "Closed"), h("dd", {}, time(cr.closedAt))] : null,
+      cr.commit ? [h("dt", {}, "Commit"), h("dd", {}, h("code", {}, cr.commit), cr.repoURL ? ` in ${cr.repoURL}` : "")] : null,
+      (cr.approvers || []).length ? [h("dt", {}, "Approvers"), h("dd", {}, cr.approvers.map((a) => `${a.user} (${a.group})`).join(", "))] : null,
+      cr.serviceNow ? [h("dt", {}, "ServiceNow"), h("dd", {}, cr.serviceNow.number || cr.serviceNow.sysID)] : null,
+      cr.message ? [h("dt", {}, "Message"), h("dd", {}, cr.message)] : null));
 }
 
 // hookLog shows a job hook's log as text.
 export function hookLog(root, r, ctx) {
   const { ns, name, hook } = r;
+  const step = r.query.get("step") || "";
   const nsHref = `#/ns/${encodeURIComponent(ns)}`;
-  ctx.crumbs(h("a", { href: nsHref }, ns), h("a", { href: `${nsHref}/promotions/${encodeURIComponent(name)}` }, name), h("span", {}, `hook ${hook}`));
+  ctx.crumbs(h("a", { href: nsHref }, ns), h("a", { href: `${nsHref}/promotions/${encodeURIComponent(name)}` }, name), h("span", {}, `hook ${hook}${step ? ` (${step})` : ""}`));
   const pre = h("pre", { class: "log" }, "Loading…");
-  root.replaceChildren(h("article", {}, h("h1", {}, `Log of hook ${hook}`), pre));
+  root.replaceChildren(h("article", { class: "hook-log" }, h("h1", {}, `Log of hook ${hook}${step ? ` in ${step}` : ""}`), pre));
   const ctl = new AbortController();
-  getText(nsPath(ns, "promotions", name, "hooks", hook, "log"), ctl.signal)
+  const path = nsPath(ns, "promotions", name, "hooks", hook, "log");
+  getText(step ? `${path}?step=${encodeURIComponent(step)}` : path, ctl.signal)
     .then((text) => { pre.textContent = text || "(empty)"; })
     .catch((e) => { if (!(e instanceof Unauthenticated) && e.name !== "AbortError") pre.replaceWith(message(e.message)); });
   return () => ctl.abort();
