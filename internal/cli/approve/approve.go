@@ -1,6 +1,7 @@
 // Package approve implements `ferry approve APP STAGE`, `ferry reject APP STAGE --reason
 // R` and `ferry override-freeze APP STAGE --reason R`: a person's decision on the
-// Promotion waiting in a stage.
+// Promotion waiting in a stage, made with the kubeconfig's credentials or, for approve
+// and reject with --server, through ferry server's API with a bearer token.
 package approve
 
 import (
@@ -21,6 +22,9 @@ type options struct {
 	s          iostreams.Streams
 	kubeconfig string
 	req        approval.Request
+	// server, when set, is ferry server's URL: the decision goes through its API.
+	server    string
+	tokenFile string
 }
 
 // NewApproveCommand returns the approve verb.
@@ -52,6 +56,8 @@ func newCommand(s iostreams.Streams, d ferryv1.Decision, use, short string) *cob
 	f.StringVarP(&o.req.Namespace, "namespace", "n", "", "namespace of the Application (default: the kubeconfig's)")
 	f.StringVar(&o.req.Group, "group", "", "approver group to decide as (default: the first you may use)")
 	f.StringVar(&o.req.Reason, "reason", "", "why (required to reject)")
+	f.StringVar(&o.server, "server", "", "ferry server's URL: send the decision through its API (POST .../approve|reject) instead of to the Kubernetes API")
+	f.StringVar(&o.tokenFile, "token-file", "", "with --server, a file holding the Kubernetes token to send as bearer (default: the kubeconfig's)")
 	return cmd
 }
 
@@ -59,10 +65,16 @@ func (o *options) validate() error {
 	if o.req.Decision == ferryv1.DecisionReject && o.req.Reason == "" {
 		return errors.New("--reason is required to reject")
 	}
+	if o.tokenFile != "" && o.server == "" {
+		return errors.New("--token-file goes with --server")
+	}
 	return nil
 }
 
 func (o *options) run(ctx context.Context) error {
+	if o.server != "" {
+		return o.runRemote(ctx)
+	}
 	rc, ns, err := kubeclient.Config(o.kubeconfig, o.req.Namespace)
 	if err != nil {
 		return err
