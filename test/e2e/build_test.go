@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,7 +49,7 @@ deploy:
     values:
       scaling: {enabled: false, min: 1}
   stages:
-    - {name: dev, namespace: e2e-build-dev, flows: [release], target: [{cluster_id: [dev-local]}]}
+    - {name: dev, namespace: e2e-build-dev, flows: [release, pr], target: [{cluster_id: [dev-local]}]}
 `
 
 // testBuildFromCommit: a local git repository holds hello as a module of its own; a
@@ -55,6 +57,7 @@ deploy:
 // one makes a Release of the pushed commit, whose build Job runs `ferry build` in a real
 // pod (the builder image, the host's Go toolchain and module cache mounted), pushes the
 // image to the dev registry, and dev deploys it: hello answers the Release's version.
+// Then a pull request: see previewFromPullRequest.
 func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 	ctx := context.Background()
 	tc, err := gitbuild.HostToolchain(ctx)
@@ -77,7 +80,7 @@ func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 	defer srv.Close()
 	body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,"repository":{"clone_url":%q,"default_branch":"main"},
 "head_commit":{"id":%q,"timestamp":%q},"pusher":{"name":"e2e"}}`, commit, repo, commit, time.Now().UTC().Format(time.RFC3339)))
-	if got := postGitHub(t, srv.URL, "wrong-secret", body); got != http.StatusUnauthorized {
+	if got := postGitHub(t, srv.URL, "wrong-secret", "push", body); got != http.StatusUnauthorized {
 		t.Errorf("a badly signed push: %d", got)
 	}
 	list := &ferryv1.ReleaseList{}
@@ -86,21 +89,10 @@ func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 		t.Fatalf("a badly signed push made %d releases", len(list.Items))
 	}
 	pushed := time.Now()
-	if got := postGitHub(t, srv.URL, "e2e-git-secret", body); got != http.StatusOK {
+	if got := postGitHub(t, srv.URL, "e2e-git-secret", "push", body); got != http.StatusOK {
 		t.Fatalf("a signed push: %d", got)
 	}
-	rel := &ferryv1.Release{}
-	eventually(t, 5*time.Minute, "the build of "+commit, func() error {
-		must(t, c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: "hello-0-1-0"}, rel))
-		if b := rel.Status.Build; b == nil || b.Phase != ferryv1.BuildSucceeded {
-			if b != nil && b.Phase == ferryv1.BuildFailed {
-				cm, _ := e.cs.CoreV1().ConfigMaps(buildNS).Get(ctx, b.LogConfigMap, metav1.GetOptions{})
-				t.Fatalf("build failed: %s\nits log:\n%s", b.Message, cm.Data["log"])
-			}
-			return fmt.Errorf("build %+v", rel.Status.Build)
-		}
-		return nil
-	})
+	rel := e.built(t, c, "hello-0-1-0")
 	t.Logf("commit %s built into %s in %s", commit[:12], rel.Status.Images[0].Digest, rel.Status.Build.FinishedAt.Sub(rel.Status.Build.StartedAt.Time))
 	e.waitPhase(t, c, buildNS, "hello-0-1-0-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
 	e.answers(t, "e2e-build-dev", "0.1.0")
@@ -110,6 +102,85 @@ func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 	if !bytes.Contains([]byte(cm.Data["log"]), []byte(commit[:12])) {
 		t.Errorf("the build log does not name the commit: %q", cm.Data["log"])
 	}
+	e.previewFromPullRequest(t, c, srv.URL, repo)
+}
+
+// previewFromPullRequest: pull request 7, opened from a branch of the repository, makes
+// the pr Release of its head commit, which is built and deployed to the preview
+// namespace hello-pr-7, where hello answers its version while dev keeps the main line's;
+// the pull request closed, the preview namespace and the Release go.
+func (e *clusterEnv) previewFromPullRequest(t *testing.T, c client.Client, url, repo string) {
+	ctx := context.Background()
+	head := commitOnBranch(t, repo, "feature")
+	event := func(action string) []byte {
+		return []byte(fmt.Sprintf(`{"action":%q,"number":7,"pull_request":{"head":{"ref":"feature","sha":%q},"base":{"ref":"main"},"merged":false},
+"repository":{"clone_url":%q,"default_branch":"main"},"sender":{"login":"e2e"}}`, action, head, repo))
+	}
+	opened := time.Now()
+	if got := postGitHub(t, url, "e2e-git-secret", "pull_request", event("opened")); got != http.StatusOK {
+		t.Fatalf("pull request opened: %d", got)
+	}
+	rel := e.built(t, c, "hello-0-1-1")
+	if g := rel.Spec.Git; rel.Spec.Flow != ferryv1.FlowPR || g == nil || g.Commit != head || g.PullRequest == nil || *g.PullRequest != 7 {
+		t.Fatalf("the pull request's release: %+v %+v", rel.Spec, rel.Spec.Git)
+	}
+	e.waitPhase(t, c, buildNS, "hello-0-1-1-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
+	e.answers(t, "hello-pr-7", "0.1.1")
+	t.Logf("pull request opened -> its commit built and hello 0.1.1 answering in hello-pr-7: %s", time.Since(opened).Round(time.Second))
+	e.answers(t, "e2e-build-dev", "0.1.0")
+
+	if got := postGitHub(t, url, "e2e-git-secret", "pull_request", event("closed")); got != http.StatusOK {
+		t.Fatalf("pull request closed: %d", got)
+	}
+	eventually(t, 2*time.Minute, "the preview namespace and release gone", func() error {
+		if _, err := e.cs.CoreV1().Namespaces().Get(ctx, "hello-pr-7", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace hello-pr-7: %v", err)
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: rel.Name}, &ferryv1.Release{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("release %s: %v", rel.Name, err)
+		}
+		return nil
+	})
+	e.answers(t, "e2e-build-dev", "0.1.0")
+}
+
+// built waits for the Release's build to succeed and returns the Release; a failed
+// build fails the test with its log.
+func (e *clusterEnv) built(t *testing.T, c client.Client, name string) *ferryv1.Release {
+	t.Helper()
+	ctx := context.Background()
+	rel := &ferryv1.Release{}
+	eventually(t, 5*time.Minute, "the build of release "+name, func() error {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: name}, rel); err != nil {
+			return err
+		}
+		if b := rel.Status.Build; b == nil || b.Phase != ferryv1.BuildSucceeded {
+			if b != nil && b.Phase == ferryv1.BuildFailed {
+				cm, _ := e.cs.CoreV1().ConfigMaps(buildNS).Get(ctx, b.LogConfigMap, metav1.GetOptions{})
+				t.Fatalf("build failed: %s\nits log:\n%s", b.Message, cm.Data["log"])
+			}
+			return fmt.Errorf("build %+v", rel.Status.Build)
+		}
+		return nil
+	})
+	return rel
+}
+
+// commitOnBranch commits a change on a new branch of the repository and returns the
+// commit; the branch stays checked out.
+func commitOnBranch(t *testing.T, dir, branch string) string {
+	t.Helper()
+	r, err := git.PlainOpen(dir)
+	must(t, err)
+	w, err := r.Worktree()
+	must(t, err)
+	must(t, w.Checkout(&git.CheckoutOptions{Branch: plumbing.NewBranchReferenceName(branch), Create: true}))
+	must(t, os.WriteFile(filepath.Join(dir, "CHANGES"), []byte("a change under review\n"), 0o644))
+	_, err = w.Add("CHANGES")
+	must(t, err)
+	h, err := w.Commit("a change under review", &git.CommitOptions{Author: &object.Signature{Name: "e2e", Email: "e2e@ferry.test", When: time.Now()}})
+	must(t, err)
+	return h.String()
 }
 
 // helloRepository makes a git repository outside /tmp (a build pod's /tmp is its own)
@@ -167,14 +238,14 @@ func (e *clusterEnv) runBuilder(t *testing.T, b *release.Builder) {
 	})
 }
 
-// postGitHub sends a push webhook signed with the secret and returns the status.
-func postGitHub(t *testing.T, url, secret string, body []byte) int {
+// postGitHub sends a GitHub event signed with the secret and returns the status.
+func postGitHub(t *testing.T, url, secret, event string, body []byte) int {
 	t.Helper()
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	req, err := http.NewRequest(http.MethodPost, url+"/hooks/github", bytes.NewReader(body))
 	must(t, err)
-	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
