@@ -134,10 +134,10 @@ func (e *clusterEnv) previewFromPullRequest(t *testing.T, c client.Client, url, 
 	}
 	eventually(t, 2*time.Minute, "the preview namespace and release gone", func() error {
 		if _, err := e.cs.CoreV1().Namespaces().Get(ctx, "hello-pr-7", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace hello-pr-7: %v", err)
+			return fmt.Errorf("namespace hello-pr-7: %w", err)
 		}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: rel.Name}, &ferryv1.Release{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("release %s: %v", rel.Name, err)
+			return fmt.Errorf("release %s: %w", rel.Name, err)
 		}
 		return nil
 	})
