@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,9 +74,14 @@ func (a *API) decide(d ferryv1.Decision) http.HandlerFunc {
 }
 
 // decisionBody reads the JSON body (an empty one is no reason and no group); a
-// rejection needs a reason.
+// rejection needs a reason. The body must say it is JSON: a browser sends that
+// cross-site only after a CORS preflight, so another site cannot make a signed-in
+// person's browser decide through the authenticating proxy.
 func decisionBody(w http.ResponseWriter, r *http.Request, d ferryv1.Decision) (DecisionRequest, error) {
 	var body DecisionRequest
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return body, errors.New("body: send Content-Type: application/json")
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDecisionBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {

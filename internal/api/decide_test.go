@@ -17,13 +17,15 @@ import (
 )
 
 // TestDecisionBody: the body is one JSON object of reason and group (or nothing, to
-// approve); anything else, or a rejection without a reason, is a 400's message.
+// approve), sent as JSON; anything else, or a rejection without a reason, is a 400's
+// message.
 func TestDecisionBody(t *testing.T) {
 	for _, tc := range []struct {
 		body     string
 		decision ferryv1.Decision
 		want     DecisionRequest
 		err      string
+		plain    bool // sent as text/plain, as a cross-site form can
 	}{
 		{body: `{"reason": "tested on stage", "group": "sre"}`, decision: ferryv1.DecisionApprove, want: DecisionRequest{"tested on stage", "sre"}},
 		{body: ``, decision: ferryv1.DecisionApprove},
@@ -33,9 +35,16 @@ func TestDecisionBody(t *testing.T) {
 		{body: `{"user": "someone-else"}`, decision: ferryv1.DecisionApprove, err: `unknown field "user"`},
 		{body: `{} {}`, decision: ferryv1.DecisionApprove, err: "one JSON object"},
 		{body: `{"reason": "` + strings.Repeat("x", maxDecisionBody) + `"}`, decision: ferryv1.DecisionApprove, err: "too large"},
+		{body: `{"reason": "from another site"}`, decision: ferryv1.DecisionApprove, plain: true, err: "Content-Type: application/json"},
+		{body: ``, decision: ferryv1.DecisionApprove, plain: true, err: "Content-Type: application/json"},
 	} {
 		rec := httptest.NewRecorder()
-		got, err := decisionBody(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body)), tc.decision)
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		if tc.plain {
+			req.Header.Set("Content-Type", "text/plain")
+		}
+		got, err := decisionBody(rec, req, tc.decision)
 		if tc.err == "" && (err != nil || got != tc.want) {
 			t.Errorf("%.40s: %+v, %v; want %+v", tc.body, got, err, tc.want)
 		}
@@ -79,6 +88,7 @@ func TestDecisionFailures(t *testing.T) {
 func TestDecisionWithoutImpersonation(t *testing.T) {
 	a := &API{Proxy: &ProxyAuth{UserHeader: "X-Forwarded-User", Secret: []byte("s3cret")}}
 	req := httptest.NewRequest(http.MethodPost, Prefix+"namespaces/team/applications/shop/stages/prod/approve", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Forwarded-User", "ann")
 	req.Header.Set(ProxySecretHeader, "s3cret")
 	rec := httptest.NewRecorder()

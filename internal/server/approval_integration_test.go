@@ -118,6 +118,7 @@ func (e *approvalEnv) as(t *testing.T, method, path, user string, groups []strin
 	req.Header.Set("X-Forwarded-User", user)
 	req.Header.Set("X-Forwarded-Groups", strings.Join(groups, ","))
 	req.Header.Set(api.ProxySecretHeader, proxySecret)
+	req.Header.Set("Content-Type", "application/json")
 	return do(t, req)
 }
 
@@ -160,8 +161,8 @@ func refused(t *testing.T, what string, r reply, status int, msg string) {
 // the API, the server (as ferry-server, with the rights `ferry install` gives it alone)
 // acting as each of them: an approver approves once, in their own name and group; a
 // person outside the approver groups, an approver without the right to create
-// decisions, and headers without the proxy's secret are refused, and nothing is
-// recorded for them. The approval route tells each who may decide.
+// decisions, headers without the proxy's secret and a body not sent as JSON (a
+// cross-site form) are refused, and nothing is recorded for them. The approval route tells each who may decide.
 func TestApprovalsThroughTheAPI(t *testing.T) {
 	e := startApprovalEnv(t)
 	ann := []string{"leads"}
@@ -218,6 +219,11 @@ func TestApprovalsThroughTheAPI(t *testing.T) {
 	req.Header.Set(api.ProxySecretHeader, "guess")
 	req.Body = io.NopCloser(strings.NewReader(`{}`))
 	refused(t, "a wrong proxy secret", do(t, req), http.StatusUnauthorized, "secret is wrong")
+	// A form another site makes a signed-in person's browser post, through the proxy.
+	req.Header.Set(api.ProxySecretHeader, proxySecret)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Body = io.NopCloser(strings.NewReader(`{"reason": "a form elsewhere"}`))
+	refused(t, "a cross-site form", do(t, req), http.StatusBadRequest, "Content-Type: application/json")
 
 	list := &ferryv1.ApprovalDecisionList{}
 	must(t, e.admin.List(context.Background(), list, client.InNamespace("team")))

@@ -45,6 +45,7 @@ func TestAPIRefusesWhoItCannotTrust(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		req.Header.Set("Content-Type", "application/json")
 		return do(t, req)
 	}
 	refused(t, "no token", bearer("", "GET", apps, ""), http.StatusUnauthorized, "no bearer token")
