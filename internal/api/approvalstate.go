@@ -64,30 +64,39 @@ func (a *API) getApproval(w http.ResponseWriter, r *http.Request) {
 }
 
 // mayDecide says whether u may decide on the stage's waiting Promotion now, and why
-// (not): the check `ferry approve` makes, then whether u decided already (the
-// controller may not have counted it yet), then whether RBAC lets u create the
-// decision.
+// (not), by making u's decision as a server-side dry run through the client acting as
+// u: the same checks as `ferry approve` (an approver group not yet counted, not decided
+// yet), then the API server's RBAC and admission policy, without recording anything.
 func (a *API) mayDecide(r *http.Request, u User, p approval.Pending) (bool, string, error) {
-	group, err := p.Check(approval.Identity{User: u.Name, Groups: u.Groups}, "")
-	if err != nil {
-		return false, err.Error(), nil
+	if p.Promotion == nil {
+		return false, "no promotion waits for approval in " + p.Stage.Name, nil
 	}
-	d := &ferryv1.ApprovalDecision{}
-	err = a.Client.Get(r.Context(), client.ObjectKey{Namespace: p.Promotion.Namespace, Name: approval.Name(p.Promotion.Name, u.Name)}, d)
+	if a.Impersonate == nil {
+		return false, "this server makes no decisions (it cannot act as its users)", nil
+	}
+	c, err := a.Impersonate(u)
+	if err != nil {
+		return false, "", fmt.Errorf("a client as %s: %w", quote(u.Name), err)
+	}
+	req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"),
+		Decision: ferryv1.DecisionApprove}
+	d, err := approval.Decide(r.Context(), c, approval.Identity{User: u.Name, Groups: u.Groups}, req, client.DryRunAll)
 	switch {
 	case err == nil:
-		return false, fmt.Sprintf("%s has already decided on %s (%s)", u.Name, p.Promotion.Name, d.Spec.Decision), nil
-	case !apierrors.IsNotFound(err):
-		return false, "", fmt.Errorf("reading the decisions on %s: %w", p.Promotion.Name, err)
+		return true, fmt.Sprintf("%s may approve or reject as %s", u.Name, d.Spec.Group), nil
+	case refusal(err):
+		return false, err.Error(), nil
 	}
-	create := Access{Verb: "create", Resource: "approvaldecisions", Namespace: p.Promotion.Namespace}
-	ok, reason, err := a.authorize(r.Context(), u, create)
-	if err != nil || !ok {
-		why := "user " + quote(u.Name) + " may not " + create.String()
-		if reason != "" {
-			why += ": " + reason
+	return false, "", err
+}
+
+// refusal is an error that answers the question (this person may not decide), rather
+// than one that kept it from being asked.
+func refusal(err error) bool {
+	for _, kind := range []error{approval.ErrNoStage, approval.ErrNotWaiting, approval.ErrNotApprover, approval.ErrAlreadyDecided} {
+		if errors.Is(err, kind) {
+			return true
 		}
-		return false, why, err
 	}
-	return true, fmt.Sprintf("%s may approve or reject as %s", u.Name, group), nil
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsInvalid(err)
 }

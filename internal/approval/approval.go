@@ -128,8 +128,10 @@ func (p Pending) Check(who Identity, group string) (string, error) {
 }
 
 // Decide records the decision of who on the Promotion waiting in the stage, with c: the
-// caller's own client, or one impersonating them.
-func Decide(ctx context.Context, c client.Client, who Identity, req Request) (*ferryv1.ApprovalDecision, error) {
+// caller's own client, or one impersonating them. With client.DryRunAll it records
+// nothing and says whether the decision would be recorded: the API server's RBAC and
+// admission policy judge it as they would the real one.
+func Decide(ctx context.Context, c client.Client, who Identity, req Request, opts ...client.CreateOption) (*ferryv1.ApprovalDecision, error) {
 	p, err := Find(ctx, c, req.Namespace, req.Application, req.Stage)
 	if err != nil {
 		return nil, err
@@ -146,7 +148,7 @@ func Decide(ctx context.Context, c client.Client, who Identity, req Request) (*f
 			Labels: map[string]string{ferryv1.LabelApplication: req.Application, ferryv1.LabelStage: p.Stage.Name}},
 		Spec: ferryv1.ApprovalDecisionSpec{Promotion: p.Promotion.Name, User: who.User, Group: group, Decision: req.Decision, Reason: req.Reason},
 	}
-	if err := c.Create(ctx, d); err != nil {
+	if err := c.Create(ctx, d, opts...); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil, refuse(ErrAlreadyDecided, "%s has already decided on %s", who.User, p.Promotion.Name)
 		}
