@@ -63,6 +63,19 @@ type ReleaseBuild struct {
 	TestsPackage string `json:"testsPackage,omitempty"`
 	// +optional
 	TestsRepository string `json:"testsRepository,omitempty"`
+	// Dockerfile, when set, makes the app image from this Dockerfile (a path in the
+	// repository) with the controller's Dockerfile builder (kaniko or BuildKit), the
+	// Package directory as its context; without it Package is a Go main package built
+	// by the Go builder.
+	// +optional
+	Dockerfile string `json:"dockerfile,omitempty"`
+	// BuildArgs are the Dockerfile build's arguments (ARG).
+	// +optional
+	BuildArgs map[string]string `json:"buildArgs,omitempty"`
+	// TestsDockerfile makes the tests image from this Dockerfile, the TestsPackage
+	// directory as its context; set with Dockerfile only.
+	// +optional
+	TestsDockerfile string `json:"testsDockerfile,omitempty"`
 }
 
 // ReleaseImage is one image of a Release.

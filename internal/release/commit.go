@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,13 +80,42 @@ func FromCommit(ctx context.Context, c client.Client, o CommitOptions) (*ferryv1
 	return rel, true, nil
 }
 
+// buildSpec says how the build Job makes the images of an app whose app file is in
+// dir. A go app's main package is dir, its tests' dir/build.docker.tests.contextDir. A
+// docker or maven app is built from its Dockerfile (build.docker.app.dockerFile,
+// default Dockerfile, relative to dir) with dir as the context; its tests image from
+// build.docker.tests.dockerFile (relative to dir; default contextDir/Dockerfile) with
+// its contextDir (default dir) as the context.
+func buildSpec(bd appfile.Build, dir, repository string) *ferryv1.ReleaseBuild {
+	b := &ferryv1.ReleaseBuild{Package: dir, Repository: repository}
+	d := bd.Docker
+	if d == nil {
+		d = &appfile.Docker{}
+	}
+	if bd.BuildType == appfile.BuildGo {
+		if d.Tests != nil && d.Tests.ContextDir != "" {
+			b.TestsPackage, b.TestsRepository = path.Join(dir, d.Tests.ContextDir), repository+"-tests"
+		}
+		return b
+	}
+	b.Dockerfile = path.Join(dir, "Dockerfile")
+	if d.App != nil {
+		b.Dockerfile = path.Join(dir, cmp.Or(d.App.DockerFile, "Dockerfile"))
+		b.BuildArgs = d.App.BuildArgs
+	}
+	if t := d.Tests; t != nil && (t.DockerFile != "" || t.ContextDir != "") {
+		b.TestsPackage, b.TestsRepository = path.Join(dir, t.ContextDir), repository+"-tests"
+		b.TestsDockerfile = path.Join(b.TestsPackage, "Dockerfile")
+		if t.DockerFile != "" {
+			b.TestsDockerfile = path.Join(dir, t.DockerFile)
+		}
+	}
+	return b
+}
+
 // commitRelease is the Release object of a commit at a version.
 func commitRelease(app *ferryv1.Application, f *appfile.File, o CommitOptions, flow ferryv1.Flow, version string) *ferryv1.Release {
-	dir := path.Dir(app.Spec.Source.Path)
-	b := &ferryv1.ReleaseBuild{Package: dir, Repository: o.Registry + "/" + f.App.Build.Artifact}
-	if d := f.App.Build.Docker; d != nil && d.Tests != nil && d.Tests.ContextDir != "" {
-		b.TestsPackage, b.TestsRepository = path.Join(dir, d.Tests.ContextDir), b.Repository+"-tests"
-	}
+	b := buildSpec(f.App.Build, path.Dir(app.Spec.Source.Path), o.Registry+"/"+f.App.Build.Artifact)
 	git := &ferryv1.GitInfo{Commit: o.Commit, Branch: o.Branch, RepoURL: app.Spec.Source.RepoURL}
 	if !o.CommittedAt.IsZero() {
 		git.CommittedAt = &metav1.Time{Time: o.CommittedAt}

@@ -28,13 +28,16 @@ type options struct {
 	build          gitbuild.Options
 	version        string
 	terminationLog string
+	// checkoutOnly is where to check the commit out, building nothing (the first step
+	// of a Dockerfile build, whose builder reads the checkout).
+	checkoutOnly string
 }
 
 // NewCommand returns the build verb.
 func NewCommand(s iostreams.Streams) *cobra.Command {
 	o := &options{s: s}
 	cmd := &cobra.Command{
-		Use:   "build --repo URL --commit SHA --package DIR --image REF [--tests-package DIR --tests-image REF] [--version V]",
+		Use:   "build --repo URL --commit SHA (--package DIR --image REF [--tests-package DIR --tests-image REF] [--version V] | --checkout-only DIR)",
 		Short: "Check out a commit, build its Go main package (and tests) into images and push them (what a build Job runs)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -55,11 +58,18 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.StringVar(&o.build.TestsPackage, "tests-package", "", "the tests' main package directory in the repository")
 	f.StringVar(&o.build.TestsImage, "tests-image", "", "where to push the tests image")
 	f.StringVar(&o.version, "version", "", "version stamped into both binaries (-X main.version=V)")
+	f.StringVar(&o.checkoutOnly, "checkout-only", "", "only check the commit out into this directory and build nothing (for a Dockerfile builder that runs next)")
 	f.StringVar(&o.terminationLog, "termination-log", "", "file the digests are written to as JSON (default "+podTerminationLog+" when it is writable; \"\" for none)")
 	return cmd
 }
 
 func (o *options) validate() error {
+	if o.checkoutOnly != "" {
+		if o.repo == "" || o.commit == "" {
+			return errors.New("--checkout-only needs --repo and --commit")
+		}
+		return nil
+	}
 	if o.repo == "" || o.commit == "" || o.build.Package == "" || o.build.Image == "" {
 		return errors.New("--repo, --commit, --package and --image are required")
 	}
@@ -77,6 +87,14 @@ func (o *options) validate() error {
 
 func (o *options) run(ctx context.Context) error {
 	start := time.Now()
+	if o.checkoutOnly != "" {
+		o.logf("checking out %s at %s into %s", o.repo, o.commit, o.checkoutOnly)
+		if err := gitbuild.Checkout(ctx, o.repo, o.commit, o.checkoutOnly); err != nil {
+			return err
+		}
+		o.logf("checked out in %s", time.Since(start).Round(100*time.Millisecond))
+		return nil
+	}
 	dir, err := os.MkdirTemp("", "ferry-build-")
 	if err != nil {
 		return err

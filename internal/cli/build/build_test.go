@@ -148,3 +148,23 @@ func TestTerminationLog(t *testing.T) {
 		}
 	}
 }
+
+// --checkout-only writes the commit's files and builds nothing: the first step of a
+// Dockerfile build.
+func TestCheckoutOnly(t *testing.T) {
+	repo, commit := tinyRepo(t)
+	dir := t.TempDir()
+	out, err := runVerb(t, "--repo", repo, "--commit", commit, "--checkout-only", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app", "main.go")); err != nil {
+		t.Errorf("the checkout has no app/main.go: %v", err)
+	}
+	if !strings.HasPrefix(out, "checking out "+repo+" at "+commit+" into "+dir+"\nchecked out in ") || strings.Contains(out, "pushed") {
+		t.Errorf("build log %q", out)
+	}
+	if _, err := runVerb(t, "--repo", repo, "--checkout-only", dir); err == nil || err.Error() != "--checkout-only needs --repo and --commit" {
+		t.Errorf("without --commit: %v", err)
+	}
+}

@@ -84,6 +84,7 @@ func newCommand(o *options) *cobra.Command {
 	f.StringSliceVar(&o.builderEnv, "builder-env", nil, "KEY=VALUE set in build Jobs (repeatable)")
 	f.BoolVar(&o.builder.HostNetwork, "builder-host-network", false, "run build Jobs in the node's network (the dev cluster's registry listens on its loopback)")
 	f.DurationVar(&o.builder.Timeout, "builder-timeout", 30*time.Minute, "how long a build may take")
+	f.StringVar(&o.builder.DockerfileImage, "dockerfile-builder-image", "", "the Dockerfile builder of docker and maven apps, a kaniko executor image (it gets --context, --dockerfile, --destination and --digest-file); without it their Releases wait")
 	f.StringVar(&o.templates, "message-templates", "", "a YAML file of Go templates that replace the built-in words of Slack and mail messages (see ferry's internal/messages/default.yaml)")
 	f.StringVar(&o.otlp, "otlp-endpoint", "", "send each finished promotion's trace to this OpenTelemetry collector over OTLP/HTTP (default path /v1/traces)")
 	f.StringVar(&o.snow.URL, "servicenow-url", "", "keep every change record as a change_request in this ServiceNow instance too (with --servicenow-secret)")

@@ -40,6 +40,10 @@ type Builder struct {
 	HostNetwork bool
 	// Timeout bounds one build (default 30 minutes).
 	Timeout time.Duration
+	// DockerfileImage builds the images of Releases with a Dockerfile (docker and maven
+	// apps): a kaniko executor, or an image taking kaniko's flags (see dockerfileJob).
+	// Empty: such Releases wait with the reason NoBuilder.
+	DockerfileImage string
 }
 
 // buildContainer is the name of a build Job's container.
@@ -65,6 +69,10 @@ func (r *Reconciler) build(ctx context.Context, rel *ferryv1.Release) (done bool
 	case r.Builder == nil || r.Builder.Image == "":
 		setReady(rel, metav1.ConditionFalse, "NoBuilder", "the Release is to be built from its commit, and the controller has no builder (ferry controller --builder-image)")
 		return false, nil
+	case rel.Spec.Build.Dockerfile != "" && r.Builder.DockerfileImage == "":
+		setReady(rel, metav1.ConditionFalse, "NoBuilder", "the Release is to be built from "+rel.Spec.Build.Dockerfile+
+			", and the controller has no Dockerfile builder (ferry controller --dockerfile-builder-image, a kaniko executor)")
+		return false, nil
 	}
 	job, err := r.ensureJob(ctx, rel)
 	if err != nil {
@@ -89,6 +97,9 @@ func (r *Reconciler) ensureJob(ctx context.Context, rel *ferryv1.Release) (*batc
 		return job, err
 	}
 	job = r.buildJob(rel)
+	if rel.Spec.Build.Dockerfile != "" {
+		job = r.dockerfileJob(rel)
+	}
 	if err := controllerutil.SetControllerReference(rel, job, r.Scheme()); err != nil {
 		return nil, err
 	}
@@ -163,17 +174,17 @@ func jobEnded(j *batchv1.Job) (finished, failed bool) {
 func (r *Reconciler) endBuild(ctx context.Context, rel *ferryv1.Release, job *batchv1.Job, failed bool) (bool, error) {
 	st := rel.Status.Build
 	st.FinishedAt = &metav1.Time{Time: r.Now()}
-	msg, err := r.terminationMessage(ctx, job)
+	msgs, err := r.terminationMessages(ctx, job)
 	if err != nil {
 		return false, err
 	}
+	res, msg := readResult(rel, msgs)
 	if err := r.keepBuildLog(ctx, rel, job); err != nil {
 		return false, err
 	}
 	st.LogConfigMap = buildJobName(rel) + "-log"
 	if !failed {
-		var res buildResult
-		if err := json.Unmarshal([]byte(msg), &res); err != nil || !strings.HasPrefix(res.App, "sha256:") {
+		if !strings.HasPrefix(res.App, "sha256:") || rel.Spec.Build.TestsRepository != "" && !strings.HasPrefix(res.Tests, "sha256:") {
 			failed, msg = true, fmt.Sprintf("the build job %s ended without saying what it pushed (termination message %q)", job.Name, shorten(msg, 200))
 		} else {
 			rel.Status.Images = builtImages(rel, res)
@@ -198,28 +209,48 @@ func builtImages(rel *ferryv1.Release, res buildResult) []ferryv1.ReleaseImage {
 	return out
 }
 
-// terminationMessage is what the build container said as it ended ("" when its pod
-// is gone).
-func (r *Reconciler) terminationMessage(ctx context.Context, job *batchv1.Job) (string, error) {
+// readResult reads the digests from the build containers' termination messages: the
+// JSON of `ferry build`, or for a Dockerfile build each kaniko's --digest-file. msg is
+// what to quote when they say nothing usable: the app build's message, or the first
+// failed container's.
+func readResult(rel *ferryv1.Release, msgs map[string]string) (buildResult, string) {
+	if rel.Spec.Build.Dockerfile == "" {
+		var res buildResult
+		_ = json.Unmarshal([]byte(msgs[buildContainer]), &res) // not JSON: no digest, and the message is quoted
+		return res, msgs[buildContainer]
+	}
+	res := buildResult{App: strings.TrimSpace(msgs[buildContainer]), Tests: strings.TrimSpace(msgs[testsContainer])}
+	for _, name := range []string{checkoutContainer, buildContainer, testsContainer} {
+		if m := msgs[name]; m != "" && !strings.HasPrefix(strings.TrimSpace(m), "sha256:") {
+			return res, m
+		}
+	}
+	return res, msgs[buildContainer]
+}
+
+// terminationMessages are what the build pod's containers said as they ended, by
+// container name (none when its pod is gone).
+func (r *Reconciler) terminationMessages(ctx context.Context, job *batchv1.Job) (map[string]string, error) {
 	// Read once, uncached: a cache of every pod would cost the controller more than
 	// builds are worth.
 	pods, err := r.clientset.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + job.Name})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	msgs := map[string]string{}
 	for _, p := range pods.Items {
-		for _, s := range p.Status.ContainerStatuses {
-			if s.Name == buildContainer && s.State.Terminated != nil {
-				return s.State.Terminated.Message, nil
+		for _, s := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			if s.State.Terminated != nil {
+				msgs[s.Name] = s.State.Terminated.Message
 			}
 		}
 	}
-	return "", nil
+	return msgs, nil
 }
 
 // keepBuildLog keeps the end of the build's log in a ConfigMap owned by the Release.
 func (r *Reconciler) keepBuildLog(ctx context.Context, rel *ferryv1.Release, job *batchv1.Job) error {
-	log, err := hooklog.FetchContainer(ctx, r.clientset, job.Namespace, job.Name, buildContainer)
+	log, err := r.buildLog(ctx, job)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: buildJobName(rel) + "-log", Namespace: rel.Namespace,
 		Labels: map[string]string{ferryv1.LabelRelease: rel.Name}}, Data: map[string]string{hooklog.DataKey: log}}
 	if err != nil {
@@ -232,6 +263,28 @@ func (r *Reconciler) keepBuildLog(ctx context.Context, rel *ferryv1.Release, job
 		return fmt.Errorf("keeping the build log of %s: %w", rel.Name, err)
 	}
 	return nil
+}
+
+// buildLog is the build container's log; a Job of several containers (a Dockerfile
+// build) has each one's under a heading, in the order they ran.
+func (r *Reconciler) buildLog(ctx context.Context, job *batchv1.Job) (string, error) {
+	spec := job.Spec.Template.Spec
+	cs := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
+	if len(cs) == 1 {
+		return hooklog.FetchContainer(ctx, r.clientset, job.Namespace, job.Name, cs[0].Name)
+	}
+	var b strings.Builder
+	for _, c := range cs {
+		log, err := hooklog.FetchContainer(ctx, r.clientset, job.Namespace, job.Name, c.Name)
+		if err != nil {
+			return b.String(), err
+		}
+		fmt.Fprintf(&b, "--- %s ---\n%s", c.Name, log)
+		if log != "" && !strings.HasSuffix(log, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String(), nil
 }
 
 // jobMessage is the Job's own word on its failure.

@@ -42,7 +42,7 @@ func TestReleaseWaitsForItsBuild(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	builder := &release.Builder{Image: "127.0.0.1:5000/ferry/builder:dev", HostPaths: []string{"/usr/local/go", "/src/web"},
-		Env: []corev1.EnvVar{{Name: "GOPROXY", Value: "off"}}}
+		Env: []corev1.EnvVar{{Name: "GOPROXY", Value: "off"}}, DockerfileImage: "registry.example/kaniko/executor:v1"}
 	go func() {
 		done <- controller.Run(ctx, rc, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true, Builder: builder})
 	}()
@@ -62,12 +62,15 @@ func TestReleaseWaitsForItsBuild(t *testing.T) {
 		t.Errorf("a Release with neither images nor a build: %v", err)
 	}
 
-	built := func(version, commit string) *ferryv1.Release {
+	built := func(version, commit string, mutate ...func(*ferryv1.ReleaseBuild)) *ferryv1.Release {
 		rel := &ferryv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web-" + strings.ReplaceAll(version, ".", "-"), Namespace: "default",
 			Labels: map[string]string{ferryv1.LabelApplication: "web"}},
 			Spec: ferryv1.ReleaseSpec{Application: "web", Version: version, Flow: "release", AppFile: buildApp,
 				Git:   &ferryv1.GitInfo{Commit: commit, Branch: "main", RepoURL: "/src/web"},
 				Build: &ferryv1.ReleaseBuild{Package: "cmd/web", Repository: "127.0.0.1:5000/web", TestsPackage: "cmd/web/smoke", TestsRepository: "127.0.0.1:5000/web-tests"}}}
+		for _, m := range mutate {
+			m(rel.Spec.Build)
+		}
 		must(t, c.Create(ctx, rel))
 		return rel
 	}
@@ -116,27 +119,87 @@ func TestReleaseWaitsForItsBuild(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-1-1-0-dev"}, &ferryv1.Promotion{}); err == nil {
 		t.Error("a failed build started a promotion")
 	}
+	t.Run("a Dockerfile build", func(t *testing.T) { dockerfileBuild(t, c, cs, built) })
+}
+
+// dockerfileBuild: a Release with a Dockerfile is built by a Job whose init container
+// checks the commit out with the builder image, and whose containers build the app and
+// tests images with the Dockerfile builder's (kaniko's) flags; each one's digest, its
+// termination message, becomes the Release's image. A failed tests image fails the
+// Release with what that container said.
+func dockerfileBuild(t *testing.T, c client.Client, cs kubernetes.Interface, built func(string, string, ...func(*ferryv1.ReleaseBuild)) *ferryv1.Release) {
+	docker := func(b *ferryv1.ReleaseBuild) {
+		b.Dockerfile, b.TestsDockerfile, b.BuildArgs = "cmd/web/Dockerfile", "cmd/web/smoke/Dockerfile", map[string]string{"JDK": "21", "A": "1"}
+	}
+	built("2.0.0", "aaaabbbbccccddddeeeeffff0000111122223333", docker)
+	pod := waitJob(t, cs, "web-2-0-0-build").Spec.Template.Spec
+	var got []string
+	for _, ctr := range append(pod.InitContainers, pod.Containers...) {
+		got = append(got, ctr.Name+" "+ctr.Image+" "+strings.Join(ctr.Args, " "))
+	}
+	want := []string{
+		"checkout 127.0.0.1:5000/ferry/builder:dev build --checkout-only /workspace --repo /src/web --commit aaaabbbbccccddddeeeeffff0000111122223333",
+		"build registry.example/kaniko/executor:v1 --context=dir:///workspace/cmd/web --dockerfile=/workspace/cmd/web/Dockerfile --destination=127.0.0.1:5000/web:2.0.0 --digest-file=/dev/termination-log --build-arg=A=1 --build-arg=JDK=21 --insecure",
+		"build-tests registry.example/kaniko/executor:v1 --context=dir:///workspace/cmd/web/smoke --dockerfile=/workspace/cmd/web/smoke/Dockerfile --destination=127.0.0.1:5000/web-tests:2.0.0 --digest-file=/dev/termination-log --insecure",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("containers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	appDigest, testsDigest := "sha256:"+strings.Repeat("c", 64), "sha256:"+strings.Repeat("d", 64)
+	finishJobWith(t, cs, waitJob(t, cs, "web-2-0-0-build"), true, map[string]string{"checkout": "", "build": appDigest + "\n", "build-tests": testsDigest})
+	rel := waitRel(t, c, "web-2-0-0", func(r *ferryv1.Release) bool {
+		return r.Status.Build != nil && r.Status.Build.Phase == ferryv1.BuildSucceeded
+	})
+	if imgs := rel.AppImages(); len(imgs) != 2 || imgs[0].Digest != appDigest || imgs[1].Digest != testsDigest || imgs[1].Tag != "2.0.0" {
+		t.Errorf("images %+v", imgs)
+	}
+
+	built("2.1.0", "aaaabbbbccccddddeeeeffff0000111122224444", docker)
+	finishJobWith(t, cs, waitJob(t, cs, "web-2-1-0-build"), false, map[string]string{"checkout": "", "build": appDigest,
+		"build-tests": "error building image: COPY failed: file not found in build context"})
+	rel = waitRel(t, c, "web-2-1-0", func(r *ferryv1.Release) bool {
+		return r.Status.Build != nil && r.Status.Build.Phase == ferryv1.BuildFailed
+	})
+	if rel.Status.Build.Message != "build failed: error building image: COPY failed: file not found in build context" || len(rel.AppImages()) != 0 {
+		t.Errorf("failed build: %+v", rel.Status.Build)
+	}
 }
 
 // finishJob plays the kubelet and the Job controller: the build pod ends with the
 // message, and the Job is marked complete or failed.
 func finishJob(t *testing.T, cs kubernetes.Interface, job *batchv1.Job, ok bool, message string) {
 	t.Helper()
+	finishJobWith(t, cs, job, ok, map[string]string{"build": message})
+}
+
+// finishJobWith ends the build pod's containers with their messages (by name); on
+// failure the last container named fails, the others succeed.
+func finishJobWith(t *testing.T, cs kubernetes.Interface, job *batchv1.Job, ok bool, messages map[string]string) {
+	t.Helper()
 	ctx := context.Background()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
 		Spec: *job.Spec.Template.Spec.DeepCopy()}
 	created, err := cs.CoreV1().Pods(job.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	must(t, err)
-	exit := int32(0)
-	if !ok {
-		exit = 1
-	}
 	created.Status.Phase = corev1.PodSucceeded
 	if !ok {
 		created.Status.Phase = corev1.PodFailed
 	}
-	created.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "build", Image: job.Spec.Template.Spec.Containers[0].Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Message: message}}}}
+	status := func(ctr corev1.Container, last bool) corev1.ContainerStatus {
+		exit := int32(0)
+		if !ok && last {
+			exit = 1
+		}
+		return corev1.ContainerStatus{Name: ctr.Name, Image: ctr.Image,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Message: messages[ctr.Name]}}}
+	}
+	spec := job.Spec.Template.Spec
+	for _, ctr := range spec.InitContainers {
+		created.Status.InitContainerStatuses = append(created.Status.InitContainerStatuses, status(ctr, false))
+	}
+	for i, ctr := range spec.Containers {
+		created.Status.ContainerStatuses = append(created.Status.ContainerStatuses, status(ctr, i == len(spec.Containers)-1))
+	}
 	_, err = cs.CoreV1().Pods(job.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 	must(t, err)
 	now := metav1.Now()
