@@ -150,4 +150,10 @@ nsForm.addEventListener("submit", (e) => {
 });
 
 window.addEventListener("hashchange", show);
+// A page left for another closes its stream, so that it holds no connection while the
+// browser keeps it for the back button; shown again, it opens one and reloads its view.
+window.addEventListener("pagehide", () => stopStream());
+window.addEventListener("pageshow", (e) => {
+  if (e.persisted) show();
+});
 show();

@@ -20,7 +20,7 @@ export function board(root, r, ctx) {
     shown: [], // the rows the search keeps
     stages: [], // the columns
     generation: 0, // a new search or resync makes older pages stale
-    loading: false,
+    loading: true,
     error: "",
     drawn: new Map(), // index in shown -> row element
     firstRows: false,
