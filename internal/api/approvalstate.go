@@ -29,6 +29,8 @@ type ApprovalState struct {
 	Why        string `json:"why"`
 }
 
+// getApproval reads the stage and its waiting Promotion with the server's reader once
+// the caller may read them, then asks whether the caller may decide.
 func (a *API) getApproval(w http.ResponseWriter, r *http.Request) {
 	ns, app, stage := r.PathValue("ns"), r.PathValue("app"), r.PathValue("stage")
 	if !a.allow(w, r, Access{Verb: "get", Resource: "applications", Namespace: ns, Name: app},
