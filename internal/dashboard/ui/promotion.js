@@ -125,7 +125,7 @@ export function promotion(root, r, ctx) {
       h("p", {}, forThis
         ? `Waiting for ${a.quorum || 1} approval${(a.quorum || 1) === 1 ? "" : "s"} from ${(a.groups || []).join(", ") || "the approver groups"}: ${got} so far.`
         : "This delivery no longer waits for approval."),
-      forThis && !a.mayApprove ? h("p", { class: "muted why" }, a.why || "You may not approve this delivery.") : null);
+      ...(forThis && !a.mayApprove ? [h("p", { class: "muted why" }, a.why || "You may not approve this delivery.")] : []));
   }
 
   function render(p) {
@@ -141,7 +141,7 @@ export function promotion(root, r, ctx) {
       h("p", { class: "muted" }, `Promotion ${name}, release ${spec.release}, created ${time(p.created)}`,
         spec.rollback ? ` — a rollback by ${spec.rollback.user || "someone"}: ${spec.rollback.reason}` : "",
         st.rollbackTo ? ` — rolled back to ${st.rollbackTo}` : ""),
-      st.message ? h("p", { class: "message" }, st.message) : null);
+      st.message ? h("p", { class: "message" }, st.message) : "");
 
     fill(timeline, (st.checkpoints || []).length ? timelineOf(st.checkpoints, p.created) : null);
     const charts = canaryCharts(st.analyses);
@@ -151,7 +151,7 @@ export function promotion(root, r, ctx) {
     fill(approvals, (st.approvals || []).length ? table(["User", "Group", "When"],
       st.approvals.map((a) => [a.user, a.group, time(a.time)])) : null);
     fill(events, (p.events || []).length ? table(["When", "Type", "Reason", "Message"],
-      [...p.events].sort((a, b) => new Date(b.time) - new Date(a.time)).map((e) => [time(e.time), badge(e.type, e.type === "Warning" ? "bad" : "idle"), e.reason, e.count ? `${e.message} (×${e.count})` : e.message])) : null);
+      [...p.events].reverse().map((e) => [time(e.time), badge(e.type, e.type === "Warning" ? "bad" : "idle"), e.reason, e.count ? `${e.message} (×${e.count})` : e.message])) : null);
     fill(change, p.changeRecord ? changeRecord(p.changeRecord) : null);
   }
 
@@ -186,7 +186,7 @@ function appOf(p) {
 
 function fill(section, content) {
   section.hidden = !content;
-  section.body.replaceChildren(...(content ? [content].flat() : []));
+  section.body.replaceChildren(...(content ? [content].flat().filter((c) => c) : []));
 }
 
 
