@@ -48,8 +48,11 @@ export function board(root, r, ctx) {
     h("div", { class: "board-tools" }, search, count), note, head, scroller);
   root.replaceChildren(section);
 
-  // columns sets the grid's columns and the header when the stages change.
+  // columns sets the grid's columns and the header when the stages change; the rows
+  // drawn with the old columns go.
   function columns() {
+    for (const el of state.drawn.values()) el.remove();
+    state.drawn.clear();
     section.style.setProperty("--stages", String(Math.max(1, state.stages.length)));
     head.replaceChildren(h("div", { class: "cell app", role: "columnheader" }, "Application"),
       ...state.stages.map((s) => h("div", { class: "cell", role: "columnheader" }, s)));
@@ -82,10 +85,9 @@ export function board(root, r, ctx) {
     redraw();
   }
 
-  // redraw throws away the drawn rows and draws the visible ones again.
+  // redraw sizes the board and draws the visible rows, keeping those that show the same
+  // application as before.
   function redraw() {
-    for (const el of state.drawn.values()) el.remove();
-    state.drawn.clear();
     spacer.style.height = `${state.shown.length * rowHeight}px`;
     const n = state.shown.length;
     count.textContent = `${n.toLocaleString()} application${n === 1 ? "" : "s"}${state.loading ? ", loading…" : ""}`;
@@ -106,7 +108,7 @@ export function board(root, r, ctx) {
     const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
     const last = Math.min(state.shown.length - 1, Math.ceil((top + height) / rowHeight) + overscan);
     for (const [i, el] of state.drawn) {
-      if (i < first || i > last) {
+      if (i < first || i > last || el.app !== state.shown[i]) {
         el.remove();
         state.drawn.delete(i);
       }
@@ -132,6 +134,7 @@ export function board(root, r, ctx) {
         h("a", { href: `#/ns/${encodeURIComponent(ns)}/apps/${encodeURIComponent(app.name)}` }, app.name)),
       ...state.stages.map((name) => stageCell(app, (app.stages || []).find((s) => s.name === name))));
     el.style.transform = `translateY(${i * rowHeight}px)`;
+    el.app = app;
     return el;
   }
 
@@ -193,9 +196,7 @@ export function board(root, r, ctx) {
   // upsert puts a row the stream sent in its place (by name, as the API orders them).
   function upsert(app) {
     if (!app || !app.name) return;
-    if (learnStages(app)) {
-      columns();
-    }
+    if (learnStages(app)) columns();
     let i = state.rows.findIndex((a) => a.name === app.name);
     if (i >= 0) state.rows[i] = app;
     else {
@@ -205,12 +206,7 @@ export function board(root, r, ctx) {
     const j = state.shown.findIndex((a) => a.name === app.name);
     if (j >= 0 && matches(app)) {
       state.shown[j] = app;
-      const old = state.drawn.get(j);
-      if (old) {
-        const el = row(app, j);
-        old.replaceWith(el);
-        state.drawn.set(j, el);
-      }
+      draw(); // its row, if drawn, shows another object now and is drawn again
       return;
     }
     filter();
