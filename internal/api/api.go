@@ -19,6 +19,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -29,8 +30,14 @@ const Prefix = "/api/v1/"
 
 // API serves the routes under Prefix.
 type API struct {
-	// Client reads the Ferry objects once a review has allowed the caller.
+	// Client reads the Ferry objects once a review has allowed the caller: the server's
+	// informer cache of Applications, Releases and Promotions (with Indexes and
+	// Transform), so that reads cost the API server nothing.
 	Client client.Reader
+	// Direct reads from the API server what the cache does not hold (ChangeRecords).
+	Direct client.Reader
+	// Kube reads Events and the ConfigMaps that keep hook logs.
+	Kube kubernetes.Interface
 	// Reviews authenticates tokens and authorises reads (the API server's reviews).
 	Reviews Reviewer
 	// Log gets one line per refused or failed request (never a token).
@@ -87,6 +94,10 @@ func (a *API) routes() []route {
 		{"namespaces/{ns}/applications", a.listApplications},
 		{"namespaces/{ns}/applications/{app}", a.getApplication},
 		{"namespaces/{ns}/applications/{app}/dora", a.getDORA},
+		{"namespaces/{ns}/applications/{app}/history", a.getHistory},
+		{"namespaces/{ns}/promotions/{name}/hooks/{hook}/log", a.getHookLog},
+		{"namespaces/{ns}/workloads", a.listWorkloads},
+		{"namespaces/{ns}/workloads/{app}/history", a.getWorkloadHistory},
 		{"namespaces/{ns}/promotions/{name}", a.getPromotion},
 		{"namespaces/{ns}/applications/{app}/stages/{stage}/approval", a.getApproval},
 	}

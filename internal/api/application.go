@@ -11,12 +11,8 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
 
-// An application shows its newest maxReleases Releases, out of at most readReleases
-// read: beyond that the newest cannot be told without reading them all.
-const (
-	maxReleases  = 100
-	readReleases = 1000
-)
+// An application shows its newest maxReleases Releases (the cache holds them all).
+const maxReleases = 100
 
 // ApplicationDetail is GET .../applications/{app}.
 type ApplicationDetail struct {
@@ -42,7 +38,7 @@ type ReleaseSummary struct {
 func (a *API) getApplication(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("app")
 	if !a.allow(w, r, Access{Verb: "get", Resource: "applications", Namespace: ns, Name: name},
-		Access{Verb: "list", Resource: "releases", Namespace: ns}) {
+		Access{Verb: "list", Resource: "releases", Namespace: ns}, Access{Verb: "list", Resource: "promotions", Namespace: ns}) {
 		return
 	}
 	app := &ferryv1.Application{}
@@ -51,14 +47,17 @@ func (a *API) getApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rels := &ferryv1.ReleaseList{}
-	if err := a.Client.List(r.Context(), rels, client.InNamespace(ns), client.MatchingLabels{ferryv1.LabelApplication: name},
-		client.Limit(readReleases)); err != nil {
+	if err := a.Client.List(r.Context(), rels, client.InNamespace(ns), client.MatchingFields{indexApp: name}); err != nil {
 		a.readFailed(w, r, "releases of "+ns+"/"+name, err)
 		return
 	}
-	out := ApplicationDetail{ApplicationSummary: summarize(app)}
+	summary, err := summarize(r.Context(), a.Client, app)
+	if err != nil {
+		a.readFailed(w, r, "promotions of "+ns+"/"+name, err)
+		return
+	}
+	out := ApplicationDetail{ApplicationSummary: summary}
 	out.Releases, out.ReleasesTruncated = newestReleases(rels.Items, maxReleases)
-	out.ReleasesTruncated = out.ReleasesTruncated || rels.Continue != ""
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -12,8 +12,6 @@ import (
 const (
 	defaultSince = 30 * 24 * time.Hour
 	maxSince     = 366 * 24 * time.Hour
-	// maxDORAObjects bounds the Promotions and the Releases read for the figures.
-	maxDORAObjects = 5000
 )
 
 // getDORA is the application's DORA figures in a stage (?stage=, default its last)
@@ -34,7 +32,9 @@ func (a *API) getDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.Now()
-	f, err := dora.Read(r.Context(), a.Client, ns, app, r.URL.Query().Get("stage"), now.Add(-since), now, maxDORAObjects)
+	// The cache holds every Promotion and Release already: no bound makes a read cheaper,
+	// and the cache's lists cannot tell a bound was met.
+	f, err := dora.Read(r.Context(), a.Client, ns, app, r.URL.Query().Get("stage"), now.Add(-since), now, 0)
 	if errors.Is(err, dora.ErrTooMany) {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 		return

@@ -41,7 +41,9 @@ func Read(ctx context.Context, c client.Reader, ns, app, stage string, from, to 
 	if err := c.List(ctx, rels, opts...); err != nil {
 		return Figures{}, err
 	}
-	if proms.Continue != "" || rels.Continue != "" {
+	// Only a bounded list can have been cut (a controller-runtime cache marks every
+	// list as having more).
+	if limit > 0 && (proms.Continue != "" || rels.Continue != "") {
 		return Figures{}, fmt.Errorf("application %s/%s has over %d promotions or releases: %w", ns, app, limit, ErrTooMany)
 	}
 	changed := map[string]time.Time{}

@@ -46,7 +46,7 @@ func TestAPIReadsAsTheTokensUser(t *testing.T) {
 	}
 	writeHistory(t, c)
 	token := serviceAccountToken(t, cs, "team", "reader", true)
-	srv := httptest.NewServer((&server.Server{Client: c, Local: env.Config}).Handler())
+	srv := httptest.NewServer(startServer(t, &server.Server{Client: c, Local: env.Config}).Handler())
 	defer srv.Close()
 
 	status, body := get(t, srv.URL+"/api/v1/namespaces/team/applications", "")
@@ -56,8 +56,13 @@ func TestAPIReadsAsTheTokensUser(t *testing.T) {
 
 	var list api.ApplicationList
 	getJSON(t, srv.URL+"/api/v1/namespaces/team/applications", token, &list)
-	if len(list.Items) != 1 || fmt.Sprint(list.Items[0].Stages) != "[{dev shop-b 1.1.0  shop-b-dev} {prod shop-a 1.0.0 shop-a }]" {
-		t.Errorf("applications: %+v", list)
+	if len(list.Items) != 1 || len(list.Items[0].Stages) != 2 {
+		t.Fatalf("applications: %+v", list)
+	}
+	if dev, prod := list.Items[0].Stages[0], list.Items[0].Stages[1]; dev.Name != "dev" || dev.Release != "shop-b" || dev.Version != "1.1.0" ||
+		dev.ActivePromotion != "shop-b-dev" || prod.Name != "prod" || prod.Release != "shop-a" || prod.LastVerifiedRelease != "shop-a" ||
+		prod.Promotion != "shop-a-prod" || prod.Phase != ferryv1.PromotionSucceeded || prod.StepsDone != 2 {
+		t.Errorf("stages: %+v", list.Items[0].Stages)
 	}
 	var app api.ApplicationDetail
 	getJSON(t, srv.URL+"/api/v1/namespaces/team/applications/shop", token, &app)

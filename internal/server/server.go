@@ -54,6 +54,9 @@ type Server struct {
 	// Log gets one line per request acted on or refused.
 	Log *log.Logger
 	Now func() time.Time
+
+	// cache is the API's informer cache, once Start made it.
+	cache client.Reader
 }
 
 // Handler serves the web dashboard at / (its files under /ui/), the API under /api/v1/,
@@ -95,7 +98,12 @@ func (s *Server) api() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the API is not configured"})
 		})
 	}
-	return (&api.API{Client: s.Client, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now,
+	if s.cache == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the API's cache is not started"})
+		})
+	}
+	return (&api.API{Client: s.cache, Direct: s.Client, Kube: kube, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now,
 		Impersonate: impersonate, Proxy: s.AuthProxy}).Handler()
 }
 

@@ -63,6 +63,10 @@ func (o *options) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The API reads from an informer cache, stopped with ctx.
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
 	hs := &http.Server{Addr: o.listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	go func() {
 		<-ctx.Done()
