@@ -38,6 +38,8 @@ type API struct {
 	Direct client.Reader
 	// Kube reads Events and the ConfigMaps that keep hook logs.
 	Kube kubernetes.Interface
+	// Feed streams the cache's changes to watchers; without it watch answers 503.
+	Feed *Feed
 	// Reviews authenticates tokens and authorises reads (the API server's reviews).
 	Reviews Reviewer
 	// Log gets one line per refused or failed request (never a token).
@@ -96,6 +98,7 @@ func (a *API) routes() []route {
 		{"namespaces/{ns}/applications/{app}/dora", a.getDORA},
 		{"namespaces/{ns}/applications/{app}/history", a.getHistory},
 		{"namespaces/{ns}/promotions/{name}/hooks/{hook}/log", a.getHookLog},
+		{"namespaces/{ns}/watch", a.watch},
 		{"namespaces/{ns}/workloads", a.listWorkloads},
 		{"namespaces/{ns}/workloads/{app}/history", a.getWorkloadHistory},
 		{"namespaces/{ns}/promotions/{name}", a.getPromotion},

@@ -21,7 +21,8 @@ import (
 const syncTimeout = 2 * time.Minute
 
 // Start builds the informer cache of Applications, Releases and Promotions the API
-// reads from, and waits until the cache holds every object. It stops with ctx. Without Start the API answers 503 (the webhooks work).
+// reads from, and the live feed of its changes, and waits until the cache holds every
+// object. Both stop with ctx. Without Start the API answers 503 (the webhooks work).
 // The server's identity needs list and watch on the three kinds in every namespace.
 func (s *Server) Start(ctx context.Context) error {
 	if s.Local == nil {
@@ -45,6 +46,10 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("the API's cache: %w", err)
 		}
 	}
+	feed := api.NewFeed(c)
+	if err := feed.Follow(ctx, c); err != nil {
+		return fmt.Errorf("the API's live feed: %w", err)
+	}
 	go func() {
 		if err := c.Start(ctx); err != nil {
 			logger(s).Printf("the API's cache stopped: %v", err)
@@ -55,7 +60,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if !c.WaitForCacheSync(wait) {
 		return fmt.Errorf("the API's cache did not sync within %s: can the server list and watch applications, releases and promotions.ferry.dev?", syncTimeout)
 	}
-	s.cache = c
+	s.cache, s.feed = c, feed
 	return nil
 }
 

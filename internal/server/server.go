@@ -55,8 +55,9 @@ type Server struct {
 	Log *log.Logger
 	Now func() time.Time
 
-	// cache is the API's informer cache, once Start made it.
+	// cache and feed are the API's informer cache and live feed, once Start made them.
 	cache client.Reader
+	feed  *api.Feed
 }
 
 // Handler serves the web dashboard at / (its files under /ui/), the API under /api/v1/,
@@ -103,7 +104,7 @@ func (s *Server) api() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the API's cache is not started"})
 		})
 	}
-	return (&api.API{Client: s.cache, Direct: s.Client, Kube: kube, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now,
+	return (&api.API{Client: s.cache, Direct: s.Client, Kube: kube, Feed: s.feed, Reviews: api.KubeReviews{Client: kube}, Log: s.Log, Now: s.Now,
 		Impersonate: impersonate, Proxy: s.AuthProxy}).Handler()
 }
 

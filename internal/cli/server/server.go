@@ -63,7 +63,8 @@ func (o *options) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The API reads from an informer cache, stopped with ctx.
+	// The API reads from an informer cache; its watch streams end with ctx, so that the
+	// shutdown below does not wait on them.
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
