@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch bench-board
 
 all: build
 
@@ -64,6 +64,13 @@ bench-canary: build
 bench-imagewatch: build
 	bin/ferry dev build
 	$(GO) test -count=1 -tags integration -run '^$$' -bench ThousandWatches -benchtime 1x ./internal/controller/imagewatch/
+
+## bench-board: the release board of 1,000 applications x 3 stages (a Release and three
+## Promotions each) from ferry server's API on a real API server: median and p99 time of
+## a whole board (both pages) over 50 fetches, its JSON size, the cache's heap.
+bench-board: build
+	bin/ferry dev build
+	$(GO) test -count=1 -tags integration -run '^$$' -bench Board -benchtime 1x ./internal/server/
 
 lint: tools
 	$(TOOLS)/golangci-lint run --build-tags integration,e2e ./...

@@ -148,24 +148,24 @@ func writeHistory(t *testing.T, c client.Client) {
 
 // serviceAccountToken creates a ServiceAccount, allowed (when read) to get and list
 // Ferry's objects in its namespace alone, and returns a token of it.
-func serviceAccountToken(t *testing.T, cs kubernetes.Interface, ns, name string, read bool) string {
+func serviceAccountToken(t testing.TB, cs kubernetes.Interface, ns, name string, read bool) string {
 	t.Helper()
 	ctx := context.Background()
 	_, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	must(t, err)
+	fatalIf(t, err)
 	if read {
 		_, err = cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"ferry.dev"}, Resources: []string{"applications", "promotions", "releases"}, Verbs: []string{"get", "list"}}}},
 			metav1.CreateOptions{})
-		must(t, err)
+		fatalIf(t, err)
 		_, err = cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}}, metav1.CreateOptions{})
-		must(t, err)
+		fatalIf(t, err)
 	}
 	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name,
 		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
-	must(t, err)
+	fatalIf(t, err)
 	return tr.Status.Token
 }
 

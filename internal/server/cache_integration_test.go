@@ -19,3 +19,11 @@ func startServer(t testing.TB, s *server.Server) *server.Server {
 	}
 	return s
 }
+
+// fatalIf ends the test or benchmark on an error.
+func fatalIf(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
