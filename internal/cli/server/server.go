@@ -1,6 +1,6 @@
-// Package server implements `ferry server`: the REST API under /api/v1/ and the HTTP
-// endpoints that receive the container registry's and the git hosts' webhooks
-// (internal/server).
+// Package server implements `ferry server`: the web dashboard at /, the REST API under
+// /api/v1/ and the HTTP endpoints that receive the container registry's and the git
+// hosts' webhooks (internal/server).
 package server
 
 import (
@@ -39,7 +39,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	o := &options{s: s}
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Serve the REST API (/api/v1/) and receive the registry's and the git hosts' webhooks (POST /hooks/registry, /hooks/github, /hooks/gitlab)",
+		Short: "Serve the web dashboard (/), the REST API (/api/v1/) and receive the registry's and the git hosts' webhooks (POST /hooks/registry, /hooks/github, /hooks/gitlab)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return o.run(c.Context())
