@@ -120,6 +120,10 @@ func TestPagesShowTheDeliveries(t *testing.T) {
 	if got := b.text(".deliveries tbody tr:first-child"); !strings.Contains(got, "shop-2-prod") || !strings.Contains(got, "Running") {
 		t.Errorf("the newest delivery reads %q", got)
 	}
+	b.waitFor("the delivery figures", `document.querySelector(".dora").innerText !== ""`, 10*time.Second)
+	if got := b.text(".dora"); !strings.HasPrefix(got, "Last 30 days in prod: 0 deployments (0 verified, 0 failed)") {
+		t.Errorf("the delivery figures read %q", got)
+	}
 	b.do("searching the history", chromedp.SendKeys(chromedp.CSS(`.history input[type=search]`), "dev"))
 	b.waitFor("the history's search", `document.querySelectorAll(".deliveries tbody tr").length === 1`, 10*time.Second)
 	b.screenshot("history")

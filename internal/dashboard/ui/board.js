@@ -140,7 +140,7 @@ export function board(root, r, ctx) {
 
   function stageCell(app, st) {
     if (!st) return h("div", { class: "cell none", role: "gridcell" });
-    const promo = st.activePromotion;
+    const promo = st.activePromotion || (st.waitingApproval ? st.promotion : "");
     const link = (child) => (promo ? h("a", { href: `#/ns/${encodeURIComponent(ns)}/promotions/${encodeURIComponent(promo)}` }, child) : child);
     const cell = h("div", { class: "cell stage", role: "gridcell", "data-stage": st.name },
       h("div", { class: "version" }, link(st.version || "—"),

@@ -15,6 +15,7 @@ export function appHistory(root, r, ctx) {
   ctx.crumbs(h("a", { href: nsHref }, ns), h("span", {}, app));
 
   const stages = h("div", { class: "stages" });
+  const dora = h("p", { class: "dora muted" });
   const search = h("input", {
     type: "search", placeholder: "Search deliveries: version, stage, phase or commit", value: q, "aria-label": "Search deliveries",
     oninput: () => {
@@ -31,6 +32,7 @@ export function appHistory(root, r, ctx) {
   root.replaceChildren(h("article", { class: "history", "data-app": app },
     h("h1", {}, app),
     stages,
+    dora,
     h("section", { class: "section" }, h("h2", {}, "Deliveries"), h("div", { class: "board-tools" }, search), deliveries),
     h("section", { class: "section" }, h("h2", {}, "Releases"), releases)));
 
@@ -58,6 +60,24 @@ export function appHistory(root, r, ctx) {
         (rel.verifiedStages || []).join(", ")]))
       : h("p", { class: "muted" }, "No releases."),
     a.releasesTruncated ? h("p", { class: "muted" }, "Only the newest are shown.") : "");
+  }
+
+  // loadDORA says how the application's last stage did over 30 days.
+  async function loadDORA() {
+    let f;
+    try {
+      f = await get(nsPath(ns, "applications", app, "dora"), { since: "720h" });
+    } catch (e) {
+      if (!(e instanceof Unauthenticated) && !closed) dora.textContent = `No delivery figures: ${e.message}`;
+      return;
+    }
+    if (closed) return;
+    const pct = (x) => `${Math.round(x * 1000) / 10}%`;
+    dora.textContent = `Last 30 days in ${f.stage}: ${f.deployments} deployment${f.deployments === 1 ? "" : "s"} ` +
+      `(${f.succeeded} verified, ${f.failed} failed), ${Math.round(f.perDay * 100) / 100} a day` +
+      (f.leadTime ? `, lead time ${f.leadTime}` : "") +
+      (f.deployments ? `, change failure rate ${pct(f.changeFailureRate)}` : "") +
+      (f.timeToRestore ? `, time to restore ${f.timeToRestore}` : "") + ".";
   }
 
   async function loadHistory() {
@@ -90,6 +110,7 @@ export function appHistory(root, r, ctx) {
   });
   loadApp();
   loadHistory();
+  loadDORA();
   return () => {
     closed = true;
     unsubscribe();
