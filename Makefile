@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch bench-board
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch bench-board bench-first-paint
 
 all: build
 
@@ -71,6 +71,13 @@ bench-imagewatch: build
 bench-board: build
 	bin/ferry dev build
 	$(GO) test -count=1 -tags integration -run '^$$' -bench Board -benchtime 1x ./internal/server/
+
+## bench-first-paint: the dashboard's board of 1,000 applications x 3 stages in a headless
+## chromium from ferry server on loopback: first paint, first rows drawn, all rows loaded,
+## the longest task, the last row after a jump to the bottom, scroll frames.
+bench-first-paint: build
+	bin/ferry dev build
+	$(GO) test -count=1 -tags integration -run '^$$' -bench FirstPaint -benchtime 1x ./internal/dashboard/
 
 lint: tools
 	$(TOOLS)/golangci-lint run --build-tags integration,e2e ./...
