@@ -76,7 +76,7 @@ func startApprovalEnv(t *testing.T) *approvalEnv {
 	self := asServiceAccount(t, env, cs, install.DefaultNamespace, install.ServerAccount)
 	c, err := kubeclient.Ferry(self)
 	must(t, err)
-	srv := httptest.NewServer((&server.Server{Client: c, Local: self, AuthProxy: &api.ProxyAuth{
+	srv := httptest.NewServer(startServer(t, &server.Server{Client: c, Local: self, AuthProxy: &api.ProxyAuth{
 		UserHeader: "X-Forwarded-User", GroupsHeader: "X-Forwarded-Groups", Secret: []byte(proxySecret)}}).Handler())
 	t.Cleanup(srv.Close)
 	waitApprovalPolicy(t, env)
