@@ -43,8 +43,13 @@ function route() {
   return null;
 }
 
-// The live stream of one namespace, shared by whichever view shows it.
-const stream = { ns: "", abort: null, subscribers: new Set() };
+// The live stream of one namespace, shared by whichever view shows it. A view reads
+// what it shows once the stream is open, so that no change falls between the two.
+const stream = { ns: "", abort: null, subscribers: new Set(), up: false, waiters: [] };
+
+// openWait bounds the wait for the stream before a view reads anyway (the stream may be
+// down; it resyncs the view when it comes).
+const openWait = 500;
 
 function subscribe(ns, f) {
   if (stream.ns !== ns) {
@@ -54,6 +59,9 @@ function subscribe(ns, f) {
     watch(ns, stream.abort.signal, (type, data) => {
       for (const s of stream.subscribers) s(type, data);
     }, (up) => {
+      stream.up = up;
+      if (up && !performance.getEntriesByName("ferry:live").length) performance.mark("ferry:live");
+      if (up) stream.waiters.splice(0).forEach((w) => w());
       live.hidden = false;
       live.classList.toggle("down", !up);
       live.textContent = up ? "live" : "reconnecting";
@@ -63,10 +71,21 @@ function subscribe(ns, f) {
   return () => stream.subscribers.delete(f);
 }
 
+// streamOpen resolves when the namespace's stream is open, or after openWait.
+function streamOpen() {
+  if (stream.up) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.waiters.push(resolve);
+    setTimeout(resolve, openWait);
+  });
+}
+
 function stopStream() {
   if (stream.abort) stream.abort.abort();
   stream.ns = "";
   stream.abort = null;
+  stream.up = false;
+  stream.waiters.splice(0).forEach((w) => w());
   stream.subscribers.clear();
   live.hidden = true;
 }
@@ -95,6 +114,8 @@ function show() {
   if (stream.ns && stream.ns !== r.ns) stopStream();
   const ctx = {
     subscribe: (f) => subscribe(r.ns, f),
+    // opened resolves once the live stream is open (see streamOpen).
+    opened: streamOpen,
     crumbs: (...parts) => crumbs.replaceChildren(...parts.flatMap((p, i) => (i ? [h("span", { class: "sep" }, "/"), p] : [p]))),
     // setQuery records a view's search in the URL without showing the view again.
     setQuery: (q) => {

@@ -221,12 +221,13 @@ export function board(root, r, ctx) {
     } else if (type === "resync") load();
   });
 
+  const gen0 = state.generation; // a search typed before the first load makes its own
   scroller.addEventListener("scroll", scheduleDraw, { passive: true });
   const resize = new ResizeObserver(scheduleDraw);
   resize.observe(scroller);
   columns();
   redraw();
-  load();
+  ctx.opened().then(() => { if (gen0 === state.generation) load(); });
   search.focus({ preventScroll: true });
 
   return () => {

@@ -108,9 +108,11 @@ export function appHistory(root, r, ctx) {
       loadHistory();
     } else if (type === "promotion" && data && data.application === app) loadHistory();
   });
-  loadApp();
-  loadHistory();
-  loadDORA();
+  ctx.opened().then(() => {
+    loadApp();
+    loadHistory();
+    loadDORA();
+  });
   return () => {
     closed = true;
     unsubscribe();

@@ -7,8 +7,6 @@ import { get, getText, post, nsPath, APIError, Unauthenticated } from "./api.js"
 import { h, badge, time, duration, message, phaseClass, table } from "./dom.js";
 import { canaryCharts, objectives } from "./canary.js";
 
-const finished = new Set(["Succeeded", "Failed", "Superseded"]);
-
 export function promotion(root, r, ctx) {
   const { ns, name } = r;
   const nsHref = `#/ns/${encodeURIComponent(ns)}`;
@@ -172,7 +170,7 @@ export function promotion(root, r, ctx) {
   const unsubscribe = ctx.subscribe((type, data) => {
     if ((type === "promotion" && data && data.name === name) || type === "resync") refresh();
   });
-  refresh();
+  ctx.opened().then(refresh);
   return () => {
     closed = true;
     clearInterval(tick);
