@@ -93,14 +93,14 @@ type route struct {
 // routes are the authenticated routes; the OpenAPI description names each of them.
 func (a *API) routes() []route {
 	return []route{
-		{"namespaces/{ns}/applications", a.listApplications},
-		{"namespaces/{ns}/applications/{app}", a.getApplication},
+		{"namespaces/{ns}/applications", compressed(a.listApplications)},
+		{"namespaces/{ns}/applications/{app}", compressed(a.getApplication)},
 		{"namespaces/{ns}/applications/{app}/dora", a.getDORA},
-		{"namespaces/{ns}/applications/{app}/history", a.getHistory},
+		{"namespaces/{ns}/applications/{app}/history", compressed(a.getHistory)},
 		{"namespaces/{ns}/promotions/{name}/hooks/{hook}/log", a.getHookLog},
 		{"namespaces/{ns}/watch", a.watch},
-		{"namespaces/{ns}/workloads", a.listWorkloads},
-		{"namespaces/{ns}/workloads/{app}/history", a.getWorkloadHistory},
+		{"namespaces/{ns}/workloads", compressed(a.listWorkloads)},
+		{"namespaces/{ns}/workloads/{app}/history", compressed(a.getWorkloadHistory)},
 		{"namespaces/{ns}/promotions/{name}", a.getPromotion},
 		{"namespaces/{ns}/applications/{app}/stages/{stage}/approval", a.getApproval},
 	}
