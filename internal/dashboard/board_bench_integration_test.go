@@ -108,8 +108,8 @@ func loadAverage() string {
 
 type loadFigures struct {
 	FirstPaint, Live, FirstRows, AllRows, LongestTask float64
-	LongTasks, RowsInPage                       int
-	Pages                                       []string
+	LongTasks, RowsInPage                             int
+	Pages                                             []string
 	// Observed says the browser reports long tasks at all.
 	Observed bool
 }
