@@ -151,7 +151,7 @@ func (a *API) changeRecord(ctx context.Context, ns, name string) (*ChangeRecordS
 // only to those who may: a refusal or a failed review leaves the part out.
 func (a *API) may(r *http.Request, acc Access) bool {
 	u, _ := r.Context().Value(userKey{}).(User)
-	ok, _, err := a.Reviews.Authorize(r.Context(), u, acc)
+	ok, _, err := a.authorize(r.Context(), u, acc)
 	if err != nil {
 		a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 	}

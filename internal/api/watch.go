@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -81,8 +83,13 @@ func (a *API) stream(r *http.Request, sub *subscriber, send func(string) bool, a
 	}
 }
 
-// stillAllowed reviews the caller's rights again, as at the stream's start.
+// stillAllowed checks the caller's token and reviews their rights again, as at the
+// stream's start: an expired or revoked token, or a right taken away, ends the stream.
 func (a *API) stillAllowed(r *http.Request, reads []Access) bool {
+	if !a.tokenStillGood(r) {
+		a.Log.Printf("%s %s: the token is no longer accepted; stream ended", r.Method, r.URL.Path)
+		return false
+	}
 	for _, acc := range reads {
 		if !a.may(r, acc) {
 			a.Log.Printf("%s %s: the rights to watch are gone; stream ended", r.Method, r.URL.Path)
@@ -90,6 +97,28 @@ func (a *API) stillAllowed(r *http.Request, reads []Access) bool {
 		}
 	}
 	return true
+}
+
+// tokenStillGood asks the API server (or the token cache) about the request's bearer
+// token again; a request through the authenticating proxy has none to ask about, and a
+// failure to ask keeps the stream.
+func (a *API) tokenStillGood(r *http.Request) bool {
+	if a.Proxy != nil && r.Header.Get(ProxySecretHeader) != "" {
+		return true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		return true
+	}
+	if _, cached := a.tokens.get(token); cached {
+		return true
+	}
+	u, err := a.Reviews.Authenticate(r.Context(), token)
+	if err == nil {
+		a.tokens.put(token, u)
+	}
+	return !errors.Is(err, ErrUnauthenticated)
 }
 
 // drain empties the channel: after a resync the events queued before it are stale.

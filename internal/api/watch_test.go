@@ -2,9 +2,11 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,5 +121,54 @@ func TestWatch(t *testing.T) {
 	close(feed.done)
 	if got := next(); got != "closed" {
 		t.Errorf("after the server stopped: %s", got)
+	}
+}
+
+// revocable knows one token and lets its user read, until revoked: then the token is
+// refused or the rights are gone.
+type revocable struct {
+	token, rights atomic.Bool
+}
+
+func (v *revocable) Authenticate(_ context.Context, token string) (User, error) {
+	if token != "good" || v.token.Load() {
+		return User{}, ErrUnauthenticated
+	}
+	return User{Name: "alice"}, nil
+}
+
+func (v *revocable) Authorize(context.Context, User, Access) (bool, string, error) {
+	return !v.rights.Load(), "", nil
+}
+
+// TestWatchEndsWhenTheCallerMayNoLonger: a stream whose token is refused, or whose
+// user lost the right to list, ends at the next review.
+func TestWatchEndsWhenTheCallerMayNoLonger(t *testing.T) {
+	for _, what := range []string{"token", "rights"} {
+		var now atomic.Int64
+		now.Store(time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC).UnixNano())
+		reviews := &revocable{}
+		feed := NewFeed(fakeCache(t))
+		feed.heartbeat = 20 * time.Millisecond
+		srv := httptest.NewServer((&API{Client: feed.reader, Feed: feed, Reviews: reviews,
+			Now: func() time.Time { return time.Unix(0, now.Load()) }}).Handler())
+		next := openWatch(t, srv)
+		if got := next(); got != "event comment watching" {
+			t.Fatalf("%s: first %s", what, got)
+		}
+		if what == "token" {
+			reviews.token.Store(true)
+		} else {
+			reviews.rights.Store(true)
+		}
+		now.Add(int64(time.Minute)) // past the reviews the server remembers
+		got := next()
+		for got == "event comment heartbeat" {
+			got = next()
+		}
+		if got != "closed" {
+			t.Errorf("%s revoked: %s", what, got)
+		}
+		srv.Close()
 	}
 }
