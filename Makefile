@@ -33,9 +33,11 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/appfile/
 
-# The integration tests run a real kube-apiserver and etcd from the cache (built once).
+# The integration tests run a real kube-apiserver and etcd from the cache (built once),
+# and the dashboard's a headless chromium (a Debian package, installed when missing).
 integration: build
 	bin/ferry dev build
+	bin/ferry dev packages
 	$(GO) test -count=1 -tags integration ./internal/...
 
 # The end-to-end tests bring the dev cluster up, use it, and take it down again; there is
@@ -77,6 +79,7 @@ bench-board: build
 ## the longest task, the last row after a jump to the bottom, scroll frames.
 bench-first-paint: build
 	bin/ferry dev build
+	bin/ferry dev packages
 	$(GO) test -count=1 -tags integration -run '^$$' -bench FirstPaint -benchtime 1x ./internal/dashboard/
 
 lint: tools

@@ -18,8 +18,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium, which `ferry dev up` installs with the cluster's
-// other packages.
+// chromiumPath is Debian's chromium, which `ferry dev packages` installs with the
+// cluster's other packages.
 const chromiumPath = "/usr/bin/chromium"
 
 // browser is a headless Chromium with one tab, for one test.
@@ -39,7 +39,7 @@ addEventListener("unhandledrejection", (e) => window.__ferryErrors.push(String(e
 func newBrowser(t testing.TB, base string) *browser {
 	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
-		t.Fatalf("%s is missing (%v): `ferry dev up` installs it, or apt-get install chromium", chromiumPath, err)
+		t.Fatalf("%s is missing (%v): `ferry dev packages` installs it", chromiumPath, err)
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),

@@ -41,6 +41,11 @@ func missingPackages() []string {
 	return missing
 }
 
+// EnsurePackages installs the Debian packages that are missing, with apt-get (as root):
+// what `dev up` does first, and what the integration tests need before any cluster is
+// up (the dashboard's tests run a headless chromium).
+func (c Config) EnsurePackages() error { return c.ensurePackages() }
+
 // ensurePackages installs what is missing with apt-get.
 func (c Config) ensurePackages() error {
 	missing := missingPackages()

@@ -33,7 +33,7 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a real single-node Kubernetes on this machine, without Docker",
 	}
-	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newBuilderImage(s), newDemo(s), newBuild(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s), newAlertmanagerConfig(s))
+	cmd.AddCommand(newUp(s), newDown(s), newStatus(s), newEnv(s), newKubeconfig(s), newImage(s), newBuilderImage(s), newDemo(s), newBuild(s), newPackages(s), newPodTargets(), newKubeStateMetrics(), newRuleFiles(s), newAlertmanagerConfig(s))
 	return cmd
 }
 
