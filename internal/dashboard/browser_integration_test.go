@@ -29,9 +29,11 @@ type browser struct {
 	base string // the dashboard's URL
 }
 
-// catchErrors collects the page's uncaught errors, which the tests then fail on.
+// catchErrors collects the page's uncaught errors and what its Content-Security-Policy
+// blocked, which the tests then fail on.
 const catchErrors = `window.__ferryErrors = [];
 addEventListener("error", (e) => window.__ferryErrors.push(String(e.message)));
+document.addEventListener("securitypolicyviolation", (e) => window.__ferryErrors.push("blocked by " + e.violatedDirective + ": " + (e.blockedURI || e.sample)));
 addEventListener("unhandledrejection", (e) => window.__ferryErrors.push(String(e.reason && e.reason.stack || e.reason)));`
 
 // newBrowser starts Chromium with a fresh profile, headless and off every network but
