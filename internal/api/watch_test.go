@@ -172,3 +172,21 @@ func TestWatchEndsWhenTheCallerMayNoLonger(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestWatchOutlivesTheReadTimeout: a stream goes on past the server's ReadTimeout (ferry
+// server sets one minute), which would otherwise end it.
+func TestWatchOutlivesTheReadTimeout(t *testing.T) {
+	feed := NewFeed(fakeCache(t))
+	feed.heartbeat = 100 * time.Millisecond
+	srv := httptest.NewUnstartedServer((&API{Client: feed.reader, Feed: feed, Reviews: readers{}}).Handler())
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	next := openWatch(t, srv)
+	for i := 0; i < 10; i++ { // a second of heartbeats
+		if got := next(); got != "event comment watching" && got != "event comment heartbeat" {
+			t.Fatalf("after %d heartbeats: %s", i, got)
+		}
+	}
+	close(feed.done)
+}
