@@ -8,6 +8,7 @@ import { get, nsPath, Unauthenticated } from "./api.js";
 import { h, badge, message, phaseClass } from "./dom.js";
 
 const rowHeight = 56; // px; the same as .board-row's height in style.css
+const headHeight = 32; // px; .board-head's, above the rows in the scrolled box
 const overscan = 8; // rows drawn above and below the view
 const firstPage = 100; // small, for the first paint
 const nextPages = 500; // the API's largest
@@ -42,10 +43,10 @@ export function board(root, r, ctx) {
   const count = h("span", { class: "muted count", role: "status" });
   const head = h("div", { class: "board-row board-head", role: "row" });
   const spacer = h("div", { class: "board-spacer" });
-  const scroller = h("div", { class: "board-scroll", role: "grid", tabIndex: 0, "aria-label": "Applications by stage" }, spacer);
+  const scroller = h("div", { class: "board-scroll", role: "grid", tabIndex: 0, "aria-label": "Applications by stage" }, head, spacer);
   const note = h("div", { class: "board-note" });
   const section = h("section", { class: "board" },
-    h("div", { class: "board-tools" }, search, count), note, head, scroller);
+    h("div", { class: "board-tools" }, search, count), note, scroller);
   root.replaceChildren(section);
 
   // columns sets the grid's columns and the header when the stages change; the rows
@@ -103,7 +104,7 @@ export function board(root, r, ctx) {
 
   // draw makes the rows in view (and a few around them) and drops the others.
   function draw() {
-    const top = scroller.scrollTop;
+    const top = Math.max(0, scroller.scrollTop - headHeight);
     const height = scroller.clientHeight || window.innerHeight;
     const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
     const last = Math.min(state.shown.length - 1, Math.ceil((top + height) / rowHeight) + overscan);
