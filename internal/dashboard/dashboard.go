@@ -6,6 +6,8 @@
 package dashboard
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -13,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -32,9 +35,10 @@ var securityHeaders = map[string]string{
 	"X-Frame-Options":        "DENY",
 }
 
-// asset is one embedded file, ready to serve.
+// asset is one embedded file, ready to serve, and its gzip form when that is smaller.
 type asset struct {
 	body        []byte
+	gz          []byte
 	contentType string
 	etag        string
 }
@@ -80,7 +84,11 @@ func load() (map[string]asset, error) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		assets[strings.TrimPrefix(p, "ui/")] = asset{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		a := asset{body: b, contentType: ct, etag: hex.EncodeToString(sum[:8])}
+		if a.gz, err = compress(b); err != nil {
+			return err
+		}
+		assets[strings.TrimPrefix(p, "ui/")] = a
 		return nil
 	})
 	return assets, err
@@ -92,15 +100,54 @@ func setHeaders(w http.ResponseWriter) {
 	}
 }
 
-// serve answers with the asset, or 304 when the browser has it.
+// compress is b gzipped, or nil when that saves less than a tenth.
+func compress(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if buf.Len() > len(b)*9/10 {
+		return nil, nil
+	}
+	return buf.Bytes(), nil
+}
+
+// serve answers with the asset (gzipped when the browser takes it), or 304 when the
+// browser has it. Each form has its own ETag.
 func serve(w http.ResponseWriter, r *http.Request, a asset) {
 	setHeaders(w)
+	body, etag := a.body, `"`+a.etag+`"`
+	w.Header().Set("Vary", "Accept-Encoding")
+	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body, etag = a.gz, `"`+a.etag+`-gz"`
+		w.Header().Set("Content-Encoding", "gzip")
+	}
 	w.Header().Set("Content-Type", a.contentType)
-	w.Header().Set("ETag", a.etag)
+	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
-	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	_, _ = w.Write(a.body)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+// acceptsGzip says whether an Accept-Encoding header takes gzip (not with q=0).
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }

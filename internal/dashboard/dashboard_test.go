@@ -73,6 +73,48 @@ func TestRevalidatesByETag(t *testing.T) {
 	}
 }
 
+// TestGzipWhenTaken: a browser that takes gzip gets the files compressed, under their
+// own ETag; one that does not gets them as they are.
+func TestGzipWhenTaken(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	etags := map[string]bool{}
+	for _, enc := range []string{"gzip, deflate, br", "identity"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/ui/board.js", nil)
+		req.Header.Set("Accept-Encoding", enc) // set by hand: the client then leaves the body as sent
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		gzipped := resp.Header.Get("Content-Encoding") == "gzip"
+		if gzipped != (enc != "identity") || resp.Header.Get("Vary") != "Accept-Encoding" || strings.Contains(body, "export function board") == gzipped {
+			t.Errorf("Accept-Encoding %s: Content-Encoding %q, Vary %q, %d bytes", enc, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), len(body))
+		}
+		etags[resp.Header.Get("ETag")] = true
+	}
+	if len(etags) != 2 {
+		t.Errorf("ETags %v: want one per form", etags)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"":                        false,
+		"gzip":                    true,
+		"gzip, deflate, br, zstd": true,
+		"br;q=1.0, gzip;q=0.8":    true,
+		"gzip;q=0":                false,
+		"GZIP; q=0.5":             true,
+		"deflate, identity":       false,
+		"x-gzip":                  false,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
+
 // TestEveryImportIsEmbedded: each module the page loads, and each module those import,
 // is one of the embedded files, and the page's preload list names them all (a missing
 // one costs a round trip before the first paint).
