@@ -1,8 +1,8 @@
-// Package dashboard is `ferry server`'s web dashboard: a page at / whose scripts, styles
-// and nothing else are embedded in the binary and served under /ui/. The page is plain
-// HTML, CSS and JavaScript modules, with no build step; it reads everything through the
-// REST API under /api/v1/ with the bearer token the user pastes in, so it shows a person
-// exactly what the API would. It serves no data itself.
+// Package dashboard is `ferry server`'s web dashboard: a page at / whose files are
+// embedded in the binary and served under /ui/. The page is plain HTML, CSS and
+// JavaScript modules, with no build step; it reads everything through the REST API
+// under /api/v1/ with the bearer token the user pastes in, so it shows a person exactly
+// what the API would. This package serves the files and no data.
 package dashboard
 
 import (
