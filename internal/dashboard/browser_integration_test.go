@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -165,6 +166,21 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
 	return b.save(name, chromedp.FullScreenshot(100))
+}
+
+// darkScreenshot saves the whole page as it looks in a browser set to a dark scheme.
+func (b *browser) darkScreenshot(name string) {
+	b.t.Helper()
+	scheme := func(value string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: value}}})
+			return err
+		})
+	}
+	b.do("a dark scheme", scheme("dark"))
+	b.screenshot(name)
+	b.do("the light scheme again", scheme(""))
 }
 
 // screenshotView saves what the window shows, as scrolled.

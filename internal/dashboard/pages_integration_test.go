@@ -111,6 +111,7 @@ func TestPagesShowTheDeliveries(t *testing.T) {
 		t.Errorf("approvals %q", got)
 	}
 	b.screenshot("canary")
+	b.darkScreenshot("canary-dark")
 
 	b.do("opening the hook's log", chromedp.Click(chromedp.CSS(`#hooks a[href*="/hooks/smoke"]`)))
 	b.waitFor("the hook's log", `(document.querySelector(".hook-log pre") || {}).innerText === "smoke test passed\n"`, 10*time.Second)
