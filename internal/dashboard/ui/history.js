@@ -102,11 +102,22 @@ export function appHistory(root, r, ctx) {
       : h("p", { class: "muted" }, q ? `No delivery matches “${q}”.` : "No deliveries yet."));
   }
 
-  const unsubscribe = ctx.subscribe((type, data) => {
-    if (type === "resync" || (type === "application" && data && data.name === app)) {
-      loadApp();
+  // A delivery under way changes many times a second at times: the page reads again
+  // 300 ms after the first change of a burst, taking in the whole burst.
+  const later = { app: false, timer: 0 };
+  const reload = (appToo) => {
+    later.app ||= appToo;
+    if (later.timer) return;
+    later.timer = setTimeout(() => {
+      if (later.app) loadApp();
       loadHistory();
-    } else if (type === "promotion" && data && data.application === app) loadHistory();
+      later.app = false;
+      later.timer = 0;
+    }, 300);
+  };
+  const unsubscribe = ctx.subscribe((type, data) => {
+    if (type === "resync" || (type === "application" && data && data.name === app)) reload(true);
+    else if (type === "promotion" && data && data.application === app) reload(false);
   });
   ctx.opened().then(() => {
     loadApp();
@@ -115,6 +126,7 @@ export function appHistory(root, r, ctx) {
   });
   return () => {
     closed = true;
+    clearTimeout(later.timer);
     unsubscribe();
   };
 }
