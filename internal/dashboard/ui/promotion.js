@@ -141,7 +141,7 @@ export function promotion(root, r, ctx) {
         st.rollbackTo ? ` — rolled back to ${st.rollbackTo}` : ""),
       st.message ? h("p", { class: "message" }, st.message) : "");
 
-    fill(timeline, (st.checkpoints || []).length ? timelineOf(st.checkpoints, p.created) : null);
+    fill(timeline, (st.checkpoints || []).length ? timelineOf(st.checkpoints, p.created, st.phase) : null);
     const charts = canaryCharts(st.analyses);
     fill(canary, charts || st.canary ? [st.canary ? canaryState(st.canary) : null, charts] : null);
     fill(slo, objectives(st.analyses));
@@ -188,8 +188,9 @@ function fill(section, content) {
 }
 
 
-// timelineOf draws each checkpoint as a bar over the delivery's span, with its duration.
-function timelineOf(cps, created) {
+// timelineOf draws each checkpoint as a bar over the delivery's span, with its duration;
+// the approval step is coloured as waiting while the delivery waits for approvers.
+function timelineOf(cps, created, phase) {
   const t = (v) => (v ? new Date(v).getTime() : null);
   const now = Date.now();
   const starts = cps.map((c) => t(c.startedAt)).filter((v) => v !== null);
@@ -198,7 +199,8 @@ function timelineOf(cps, created) {
   return h("ol", { class: "timeline" }, cps.map((c) => {
     const a = t(c.startedAt);
     const b = t(c.finishedAt) ?? (c.phase === "Running" ? now : a);
-    const bar = h("span", { class: `span ${phaseClass(c.phase)}` });
+    const cls = phase === "WaitingApproval" && c.name === "approval" && c.phase === "Running" ? "wait" : phaseClass(c.phase);
+    const bar = h("span", { class: `span ${cls}` });
     if (a !== null) {
       bar.style.left = `${(100 * (a - t0)) / (t1 - t0)}%`;
       bar.style.width = `max(3px, ${(100 * (b - a)) / (t1 - t0)}%)`;
@@ -208,8 +210,8 @@ function timelineOf(cps, created) {
         ? h("span", { class: "took" }, duration(c.startedAt, c.finishedAt))
         : c.phase === "Running" ? h("span", { class: "took", "data-since": c.startedAt }, duration(c.startedAt)) : null
       : null;
-    return h("li", { class: `checkpoint ${phaseClass(c.phase)}`, "data-checkpoint": c.name, "data-phase": c.phase },
-      h("div", { class: "cp-name" }, c.name, " ", badge(c.phase)),
+    return h("li", { class: `checkpoint ${cls}`, "data-checkpoint": c.name, "data-phase": c.phase },
+      h("div", { class: "cp-name" }, c.name, " ", badge(c.phase, cls)),
       h("div", { class: "cp-track", title: `${time(c.startedAt)} – ${c.finishedAt ? time(c.finishedAt) : c.phase}` }, bar),
       h("div", { class: "cp-time" }, took),
       c.message ? h("div", { class: "cp-message" }, c.message) : null);
