@@ -31,7 +31,8 @@ deploy:
 // prod. A viewer opens its delivery page and sees no approve button, only why, and the
 // API refuses their approval with 403. An approver (a ServiceAccount in the approver
 // group) opens the same page, approves with a reason, and watches the delivery go on
-// to Succeeded without reloading the page: the live stream brings each change.
+// to Succeeded without reloading the page: the live stream brings each change. The next
+// Release they reject with a reason, and it fails.
 func TestApproveFromTheDeliveryPage(t *testing.T) {
 	s := startStack(t)
 	s.runController(t, "team", "web-prod")
@@ -127,6 +128,33 @@ func TestApproveFromTheDeliveryPage(t *testing.T) {
 			t.Errorf("decisions recorded: %+v", d.Items)
 		}
 	})
+
+	t.Run("an approver rejects the next release", func(t *testing.T) { rejectNext(t, s, ann) })
+}
+
+// rejectNext: the next Release waits in prod; the approver rejects it with a reason from
+// its page, and watches it end Failed, the reason kept.
+func rejectNext(t *testing.T, s *stack, token string) {
+	must(t, s.c.Create(s.ctx, &ferryv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1-1-0", Namespace: "team", Labels: map[string]string{ferryv1.LabelApplication: "web"}},
+		Spec: ferryv1.ReleaseSpec{Application: "web", Version: "1.1.0", Flow: "release", AppFile: webAppFile,
+			Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: "1.1.0", Digest: "sha256:" + strings.Repeat("8", 64)}}},
+	}))
+	const name = "web-1-1-0-prod"
+	waitPhase(t, s, name, ferryv1.PromotionWaitingApproval)
+	b := newBrowser(t, s.url)
+	b.signIn(token, "/ns/team/promotions/"+name)
+	b.waitFor("the reject button", `!!document.querySelector("#reject").offsetParent && !document.querySelector("#reject").disabled`, 10*time.Second)
+	b.do("rejecting",
+		chromedp.SendKeys(chromedp.CSS("#reason"), "the error budget is spent"),
+		chromedp.Click(chromedp.CSS("#reject")))
+	b.waitFor("the rejection recorded", `document.querySelector(".decision-note").innerText === "Rejected."`, 10*time.Second)
+	b.waitFor("the delivery to fail", `document.querySelector("#phase").dataset.phase === "Failed"`, 60*time.Second)
+	if got := b.text(".delivery-head"); !strings.Contains(got, "the error budget is spent") {
+		t.Errorf("the failed delivery reads %q, want the reason", got)
+	}
+	b.screenshot("rejected")
+	b.noErrors()
 }
 
 // waitPhase waits until the Promotion reaches the phase.
