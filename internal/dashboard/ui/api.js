@@ -1,6 +1,6 @@
-// The REST API under /api/v1/, called with the user's Kubernetes bearer token, and its
-// live updates. The token lives in sessionStorage: it goes with the tab and is sent
-// nowhere but this server.
+// The REST API under /api/v1/, called with the user's Kubernetes bearer token (or with
+// none behind an authenticating proxy), and its live updates. The token lives in
+// sessionStorage: it goes with the tab and is sent nowhere but this server.
 
 const tokenKey = "ferry.token";
 
@@ -36,8 +36,22 @@ export function nsPath(ns, ...parts) {
   return `/api/v1/namespaces/${enc(ns)}/` + parts.map(enc).join("/");
 }
 
+// headers carry the token when there is one; without, an authenticating proxy in front
+// of the server may vouch for the person.
 function headers(extra) {
-  return { Authorization: `Bearer ${token.get()}`, ...extra };
+  const t = token.get();
+  return t ? { Authorization: `Bearer ${t}`, ...extra } : { ...extra };
+}
+
+// signedInByProxy asks the API, without a token, whether something in front of the
+// server (an authenticating proxy) has signed the person in: any answer but 401 says so.
+export async function signedInByProxy() {
+  try {
+    const resp = await fetch("/api/v1/namespaces/default/applications?limit=1", { cache: "no-store" });
+    return resp.status !== 401;
+  } catch {
+    return false;
+  }
 }
 
 async function check(resp) {

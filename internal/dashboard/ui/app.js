@@ -6,7 +6,7 @@
 //   #/ns/NS/promotions/NAME           a delivery (Promotion)
 //   #/ns/NS/promotions/NAME/hooks/H   a hook's log
 
-import { token, whenUnauthenticated, watch } from "./api.js";
+import { token, whenUnauthenticated, watch, signedInByProxy } from "./api.js";
 import { h } from "./dom.js";
 import { board } from "./board.js";
 import { appHistory } from "./history.js";
@@ -92,16 +92,28 @@ function stopStream() {
 
 let unmount = () => {};
 
+// proxy says whether an authenticating proxy in front of the server signed the person
+// in (null: not asked yet); without a token the page asks once.
+let proxy = null;
+
 function show() {
   unmount();
   unmount = () => {};
   view.replaceChildren();
-  if (!token.get()) {
+  if (!token.get() && proxy !== true) {
     stopStream();
+    if (proxy === null) {
+      view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+      signedInByProxy().then((yes) => {
+        proxy = yes;
+        show();
+      });
+      return;
+    }
     signIn();
     return;
   }
-  signOut.hidden = false;
+  signOut.hidden = !token.get(); // behind a proxy, signing out is the proxy's
   nsForm.hidden = false;
   const r = route();
   if (!r) {
@@ -155,7 +167,10 @@ whenUnauthenticated(() => {
   unmount();
   unmount = () => {};
   stopStream();
-  signIn("The server refused the token (bad or expired): paste another one.");
+  const byProxy = proxy === true;
+  proxy = false;
+  signIn(byProxy ? "The server no longer knows who you are: paste a Kubernetes token, or load the page again to sign in."
+    : "The server refused the token (bad or expired): paste another one.");
 });
 
 signOut.addEventListener("click", () => {
