@@ -3,7 +3,6 @@
 package dashboard_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -32,15 +31,12 @@ func TestBehindAnAuthenticatingProxy(t *testing.T) {
 	t.Cleanup(backend.Close)
 	target, err := url.Parse(backend.URL)
 	must(t, err)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	direct := rp.Director
-	rp.Director = func(r *http.Request) {
-		direct(r)
-		r.Header.Set("X-Forwarded-User", "pat")
-		r.Header.Set("X-Forwarded-Groups", "sso-viewers")
-		r.Header.Set(api.ProxySecretHeader, "proxy-secret")
-	}
-	proxy := httptest.NewServer(rp)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Header.Set("X-Forwarded-User", "pat")
+		r.Out.Header.Set("X-Forwarded-Groups", "sso-viewers")
+		r.Out.Header.Set(api.ProxySecretHeader, "proxy-secret")
+	}})
 	t.Cleanup(proxy.Close)
 
 	b := newBrowser(t, proxy.URL)
