@@ -102,20 +102,20 @@ export async function post(path, body) {
 // watch follows a namespace's server-sent events until signal aborts: onEvent(type,
 // data) for each, onState(true|false) as the stream comes and goes. EventSource cannot
 // send a token, so the stream is read with fetch. A broken stream is opened again after
-// a pause that grows to 15 s; a new stream starts with a resync (the page reloads what
-// it shows), since events may have been missed in between.
+// a pause that grows to 15 s; a stream opened after a failed or broken one starts with
+// a resync (the page reloads what it shows), since events may have been missed.
 export function watch(ns, signal, onEvent, onState = () => {}) {
   let pause = 500;
-  let opened = false;
+  let tries = 0;
   const run = async () => {
     while (!signal.aborted) {
       try {
+        tries++;
         const resp = await check(await fetch(nsPath(ns, "watch"), {
           headers: headers({ Accept: "text/event-stream" }), signal, cache: "no-store",
         }));
         onState(true);
-        if (opened) onEvent("resync", null);
-        opened = true;
+        if (tries > 1) onEvent("resync", null); // the views may have read before it opened
         pause = 500;
         await readEvents(resp.body, onEvent);
       } catch (e) {
