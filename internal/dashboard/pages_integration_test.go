@@ -67,6 +67,13 @@ func TestPagesShowTheDeliveries(t *testing.T) {
 	cart.Status.Stages[0].CurrentVersion = "2.1.0"
 	must(t, s.c.Status().Update(s.ctx, cart))
 	b.waitFor("cart's new version in dev", `(document.querySelector('[data-app="cart"] [data-stage="dev"] .version') || {}).innerText === "2.1.0"`, 10*time.Second)
+	// The stream breaks, and a change made meanwhile reaches the board once it is back.
+	s.hs.CloseClientConnections()
+	must(t, s.c.Get(s.ctx, client.ObjectKey{Namespace: "team", Name: "cart"}, cart))
+	cart.Status.Stages[0].CurrentVersion = "2.1.1"
+	must(t, s.c.Status().Update(s.ctx, cart))
+	b.waitFor("cart's version after the stream came back", `(document.querySelector('[data-app="cart"] [data-stage="dev"] .version') || {}).innerText === "2.1.1" &&
+		document.querySelector("#live").innerText === "live"`, 20*time.Second)
 	if !eval[bool](b, `window.__samePage === true`) {
 		t.Error("the board was loaded again")
 	}

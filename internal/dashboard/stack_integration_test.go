@@ -37,6 +37,7 @@ type stack struct {
 	c   client.Client
 	cs  kubernetes.Interface
 	url string
+	hs  *httptest.Server
 	ctx context.Context
 }
 
@@ -76,7 +77,7 @@ func startStack(t testing.TB) *stack {
 	hs := httptest.NewServer(srv.Handler()) // 127.0.0.1
 	t.Cleanup(hs.Close)
 	t.Cleanup(logs.stop) // runs first: nothing is logged once the test ends
-	return &stack{env: env, c: c, cs: cs, url: hs.URL, ctx: ctx}
+	return &stack{env: env, c: c, cs: cs, url: hs.URL, hs: hs, ctx: ctx}
 }
 
 // runController runs Ferry's controller against the API server until the test ends,
