@@ -11,7 +11,7 @@ const rowHeight = 56; // px; the same as .board-row's height in style.css
 const headHeight = 32; // px; .board-head's, above the rows in the scrolled box
 const overscan = 8; // rows drawn above and below the view
 const firstPage = 100; // small, for the first paint
-const nextPages = 500; // the API's largest
+const nextPages = 500; // the API's default: a page parses in a few milliseconds
 
 export function board(root, r, ctx) {
   const ns = r.ns;
