@@ -112,6 +112,14 @@ func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink
 	key := ferryv1.AnnotationSlackThread + s.Name
 	thread := rel.Annotations[key]
 	if thread == "" {
+		// The cache may not have seen the thread an earlier stage's event started a moment
+		// ago: the API server's copy decides, or the delivery would get a second root.
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
+			return fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
+		}
+		thread = rel.Annotations[key]
+	}
+	if thread == "" {
 		root, err := r.messages().Slack(messages.Delivery, deliveryData(rel))
 		if err != nil {
 			return err
