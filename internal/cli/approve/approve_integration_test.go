@@ -58,7 +58,11 @@ func TestApproveThroughTheServer(t *testing.T) {
 			must(t, admin.Status().Update(ctx, p))
 		}
 	}
-	srv := httptest.NewServer((&server.Server{Client: admin, Local: env.Config}).Handler())
+	s := &server.Server{Client: admin, Local: env.Config}
+	cacheCtx, stopCache := context.WithCancel(ctx) // stopped before the API server is
+	defer stopCache()
+	must(t, s.Start(cacheCtx)) // the API reads from the server's cache
+	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
 	run := func(d ferryv1.Decision, ns, account, reason string) (string, error) {
