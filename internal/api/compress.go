@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
-	"strings"
 	"sync"
+
+	"ferry.dev/ferry/internal/acceptencoding"
 )
 
 // gzipMin is the smallest answer worth compressing: below it the header costs more than
@@ -24,7 +25,7 @@ var gzipWriters = sync.Pool{New: func() any {
 func compressed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Encoding")
-		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if !acceptencoding.Gzip(r.Header.Get("Accept-Encoding")) {
 			next(w, r)
 			return
 		}
@@ -44,18 +45,6 @@ func compressed(next http.HandlerFunc) http.HandlerFunc {
 		_, _ = gz.Write(b.buf.Bytes())
 		_ = gz.Close()
 	}
-}
-
-// acceptsGzip reads an Accept-Encoding header: gzip listed, and not with q=0.
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			q := strings.ReplaceAll(params, " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-		}
-	}
-	return false
 }
 
 // bufferedResponse holds an answer until the handler is done.

@@ -17,6 +17,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"ferry.dev/ferry/internal/acceptencoding"
 )
 
 //go:embed ui
@@ -125,7 +127,7 @@ func serve(w http.ResponseWriter, r *http.Request, a asset) {
 	setHeaders(w)
 	body, etag := a.body, `"`+a.etag+`"`
 	w.Header().Set("Vary", "Accept-Encoding")
-	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if a.gz != nil && acceptencoding.Gzip(r.Header.Get("Accept-Encoding")) {
 		body, etag = a.gz, `"`+a.etag+`-gz"`
 		w.Header().Set("Content-Encoding", "gzip")
 	}
@@ -138,16 +140,4 @@ func serve(w http.ResponseWriter, r *http.Request, a asset) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
-}
-
-// acceptsGzip says whether an Accept-Encoding header takes gzip (not with q=0).
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			q := strings.ReplaceAll(params, " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-		}
-	}
-	return false
 }

@@ -98,23 +98,6 @@ func TestGzipWhenTaken(t *testing.T) {
 	}
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	for header, want := range map[string]bool{
-		"":                        false,
-		"gzip":                    true,
-		"gzip, deflate, br, zstd": true,
-		"br;q=1.0, gzip;q=0.8":    true,
-		"gzip;q=0":                false,
-		"GZIP; q=0.5":             true,
-		"deflate, identity":       false,
-		"x-gzip":                  false,
-	} {
-		if got := acceptsGzip(header); got != want {
-			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
-		}
-	}
-}
-
 // TestEveryImportIsEmbedded: each module the page loads, and each module those import,
 // is one of the embedded files, and the page's preload list names them all (a missing
 // one costs a round trip before the first paint).
