@@ -35,16 +35,8 @@ import (
 // token, with a made-up one or with the token of a deleted ServiceAccount is refused
 // (401).
 func TestAPIReadsAsTheTokensUser(t *testing.T) {
-	env := testenv.StartEnv(t, "../../config/crd")
-	c, err := kubeclient.Ferry(env.Config)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(env.Config)
+	env, c, cs := startHistory(t, "team", "other")
 	ctx := context.Background()
-	for _, ns := range []string{"team", "other"} {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		must(t, err)
-	}
-	writeHistory(t, c)
 	token := serviceAccountToken(t, cs, "team", "reader", true)
 	srv := httptest.NewServer(startServer(t, &server.Server{Client: c, Local: env.Config}).Handler())
 	defer srv.Close()
@@ -97,6 +89,22 @@ func TestAPIReadsAsTheTokensUser(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// startHistory starts a real API server with Ferry's CRDs and the namespaces, and
+// writes the "team" history (writeHistory) into it.
+func startHistory(t *testing.T, namespaces ...string) (*testenv.Env, client.Client, kubernetes.Interface) {
+	t.Helper()
+	env := testenv.StartEnv(t, "../../config/crd")
+	c, err := kubeclient.Ferry(env.Config)
+	must(t, err)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	for _, ns := range namespaces {
+		_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		must(t, err)
+	}
+	writeHistory(t, c)
+	return env, c, cs
 }
 
 // writeHistory stores shop in team as the controller would have left it: two

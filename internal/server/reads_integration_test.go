@@ -19,7 +19,6 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/api"
 	"ferry.dev/ferry/internal/hooklog"
-	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/server"
 	"ferry.dev/ferry/internal/testenv"
 )
@@ -29,16 +28,10 @@ import (
 // may get change records) its change record, a hook's kept log, and the workloads with
 // their namespaces, digests and deploy times.
 func TestDashboardReads(t *testing.T) {
-	env := testenv.StartEnv(t, "../../config/crd")
-	c, err := kubeclient.Ferry(env.Config)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(env.Config)
+	env, c, cs := startHistory(t, "team")
 	ctx := context.Background()
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, metav1.CreateOptions{})
-	must(t, err)
-	writeHistory(t, c)
 	prom := keepHookLog(t, c, cs)
-	_, err = cs.CoreV1().Events("team").Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-a-prod-"},
+	_, err := cs.CoreV1().Events("team").Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-a-prod-"},
 		InvolvedObject: corev1.ObjectReference{Kind: "Promotion", APIVersion: ferryv1.GroupVersion.String(), Namespace: "team", Name: prom.Name, UID: prom.UID},
 		Type:           corev1.EventTypeNormal, Reason: "PromotionSucceeded", Message: "shop-a verified in prod",
 		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Source: corev1.EventSource{Component: "ferry"}}, metav1.CreateOptions{})

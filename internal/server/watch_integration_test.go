@@ -12,32 +12,20 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/api"
-	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/server"
-	"ferry.dev/ferry/internal/testenv"
 )
 
 // TestWatchStreamsPromotionChanges: a watcher of team sees a Promotion's status change,
 // written to the API server, as a promotion event and its application's new board row
 // within 2 s; a token without rights in the namespace cannot watch it.
 func TestWatchStreamsPromotionChanges(t *testing.T) {
-	env := testenv.StartEnv(t, "../../config/crd")
-	c, err := kubeclient.Ferry(env.Config)
-	must(t, err)
-	cs := kubernetes.NewForConfigOrDie(env.Config)
+	env, c, cs := startHistory(t, "team", "other")
 	ctx := context.Background()
-	for _, ns := range []string{"team", "other"} {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		must(t, err)
-	}
-	writeHistory(t, c)
 	token := serviceAccountToken(t, cs, "team", "reader", true)
 	stranger := serviceAccountToken(t, cs, "other", "stranger", true)
 	srv := httptest.NewServer(startServer(t, &server.Server{Client: c, Local: env.Config}).Handler())
