@@ -10,7 +10,7 @@ CONTROLLER_GEN_VERSION := v0.23.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry.dev/ferry/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-imagewatch bench-board bench-first-paint
+.PHONY: all build demo test unit fuzz integration e2e lint generate components tools clean bench-engine bench-canary bench-argo-canary bench-imagewatch bench-board bench-first-paint
 
 all: build
 
@@ -59,6 +59,15 @@ bench-canary: build
 	bin/ferry dev down
 	bin/ferry dev up --kwok-nodes 1
 	bin/ferry bench canary; status=$$?; bin/ferry dev down; exit $$status
+
+## bench-argo-canary: Argo Rollouts v1.8.3's own canary of the same shape (no traffic
+## routing) timed from the Rollout's update to fully promoted, to compare with
+## bench-canary; its controller is built from its Go module once into the cache (a
+## fresh cluster, taken down afterwards).
+bench-argo-canary: build
+	bin/ferry dev down
+	bin/ferry dev up --kwok-nodes 1
+	bin/ferry bench argo-canary; status=$$?; bin/ferry dev down; exit $$status
 
 ## bench-imagewatch: 1,000 ImageWatches over 10 repositories of a real registry, through
 ## the controller and an API server: manifest requests per poll interval, counted in the

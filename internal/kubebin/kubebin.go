@@ -1,7 +1,7 @@
 // Package kubebin builds the local cluster's binaries (kube-apiserver and the other
-// Kubernetes components, etcd, CoreDNS, kwok) once from their Go modules into a cache
-// outside the repository, checks them against the checksums recorded at build time, and
-// says where each one is.
+// Kubernetes components, etcd, CoreDNS, kwok), and Argo Rollouts' controller for the
+// comparison benchmark, once from their Go modules into a cache outside the repository,
+// checks them against the checksums recorded at build time, and says where each one is.
 package kubebin
 
 import (
@@ -40,6 +40,9 @@ type component struct {
 	// pkgs are the packages built (go build) or installed (go install PKG@VERSION).
 	pkgs    []string
 	ldflags string
+	// writeModule, when set, writes the helper module into the directory it is given
+	// at build time, in place of an embedded one.
+	writeModule func(src string) error
 }
 
 func components() []component {
@@ -123,20 +126,28 @@ func (c Cache) KwokStages() string {
 // binaries no longer match the checksums recorded when it was built.
 func (c Cache) Ensure() error {
 	for _, comp := range components() {
-		err := c.verifyComponent(comp)
-		if err == nil {
-			continue
+		if err := c.ensure(comp); err != nil {
+			return err
 		}
-		if !errors.Is(err, os.ErrNotExist) {
-			c.logf("  cache of %s %s is corrupted (%v); rebuilding", comp.name, comp.version, err)
-		}
-		c.logf("  building %s %s into %s (once; later runs reuse it)", comp.name, comp.version, c.componentDir(comp))
-		if err := c.buildComponent(comp); err != nil {
-			return fmt.Errorf("building %s %s: %w", comp.name, comp.version, err)
-		}
-		if err := c.verifyComponent(comp); err != nil {
-			return fmt.Errorf("%s %s after build: %w", comp.name, comp.version, err)
-		}
+	}
+	return nil
+}
+
+// ensure builds comp unless its binaries are in the cache and match their checksums.
+func (c Cache) ensure(comp component) error {
+	err := c.verifyComponent(comp)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		c.logf("  cache of %s %s is corrupted (%v); rebuilding", comp.name, comp.version, err)
+	}
+	c.logf("  building %s %s into %s (once; later runs reuse it)", comp.name, comp.version, c.componentDir(comp))
+	if err := c.buildComponent(comp); err != nil {
+		return fmt.Errorf("building %s %s: %w", comp.name, comp.version, err)
+	}
+	if err := c.verifyComponent(comp); err != nil {
+		return fmt.Errorf("%s %s after build: %w", comp.name, comp.version, err)
 	}
 	return nil
 }
@@ -195,7 +206,7 @@ func (c Cache) buildComponent(comp component) error {
 			return err
 		}
 	} else {
-		src, err := c.WriteModule(comp.module)
+		src, err := c.writeModule(comp)
 		if err != nil {
 			return err
 		}
@@ -222,11 +233,29 @@ func (c Cache) buildComponent(comp component) error {
 			return err
 		}
 	}
+	if comp.name == "argo-rollouts" {
+		if err := writeArgoRolloutsCRDs(dir); err != nil {
+			return err
+		}
+	}
 	sums, err := checksums(dir, comp.bins)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, sumsFile), sums, 0o644)
+}
+
+// writeModule writes comp's helper module into the cache, generated or embedded, and
+// returns its directory.
+func (c Cache) writeModule(comp component) (string, error) {
+	if comp.writeModule == nil {
+		return c.WriteModule(comp.module)
+	}
+	src := filepath.Join(c.Dir, "src", comp.module)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	return src, comp.writeModule(src)
 }
 
 // WriteModule copies an embedded helper module (go.mod.txt and friends) into the cache

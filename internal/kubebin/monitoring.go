@@ -3,10 +3,8 @@ package kubebin
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -38,16 +36,9 @@ func (c Cache) MonitoringCRDs() (string, error) {
 		return "", err
 	}
 	c.logf("  fetching the prometheus-operator %s CRDs from its Go module", promOperatorVersion)
-	cmd := exec.Command("go", "mod", "download", "-json", promOperatorModule+"@"+promOperatorVersion)
-	cmd.Dir = filepath.Dir(file)
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	jerr := json.Unmarshal(out, &mod)
+	mod, err := downloadModule(filepath.Dir(file), promOperatorModule, promOperatorVersion)
 	if err != nil {
-		return "", fmt.Errorf("go mod download %s@%s: %s: %w", promOperatorModule, promOperatorVersion, mod.Error, err)
-	}
-	if jerr != nil || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download %s@%s named no module directory: %q", promOperatorModule, promOperatorVersion, out)
+		return "", err
 	}
 	var all bytes.Buffer
 	fmt.Fprintf(&all, "# The prometheus-operator %s CRDs, from its Go module.\n", promOperatorVersion)

@@ -1,5 +1,7 @@
-// Package bench implements `ferry bench engine` and `ferry bench canary`: the delivery
-// engine's figures on a running cluster with simulated nodes (see package internal/bench).
+// Package bench implements `ferry bench engine`, `ferry bench canary` and `ferry bench
+// argo-canary`: the delivery engine's figures on a running cluster with simulated nodes,
+// and Argo Rollouts' own canary of the same shape to compare with (see package
+// internal/bench).
 package bench
 
 import (
@@ -52,6 +54,16 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 		},
 	}
 	canary.Flags().StringVar(&co.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
-	cmd.AddCommand(engine, canary)
+	ao := bench.Options{Out: s.Out}
+	argo := &cobra.Command{
+		Use:   "argo-canary",
+		Short: "Time Argo Rollouts' own canary of five simulated pods (the shape of bench canary, no traffic routing) from the Rollout's update to fully promoted; builds its controller on first use (needs simulated nodes: ferry dev up --kwok-nodes 1)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return bench.ArgoCanary(c.Context(), ao)
+		},
+	}
+	argo.Flags().StringVar(&ao.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
+	cmd.AddCommand(engine, canary, argo)
 	return cmd
 }
