@@ -290,8 +290,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// tearDown stops the controller, deletes the namespace (waiting until it is gone) and
-// the CRDs, on a context of its own so that an interrupted run still cleans up.
+// tearDown stops the controller and deletes the namespace and the CRDs, waiting until
+// they are gone, on a context of its own so that an interrupted run still cleans up.
 func (a *argoEnv) tearDown() {
 	if a.ctl != nil && a.ctl.Process != nil {
 		_ = a.ctl.Process.Kill()
@@ -314,6 +314,16 @@ func (a *argoEnv) tearDown() {
 	for _, name := range a.crds {
 		if err := a.ext.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			a.logf("deleting CRD %s: %v", name, err)
+		}
+	}
+	// A CRD is gone once the API server has removed its objects; a run that follows
+	// at once would otherwise find them.
+	for _, name := range a.crds {
+		for ctx.Err() == nil {
+			if _, err := a.ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 	a.logf("removed namespace %s and Argo Rollouts' CRDs", argoNamespace)
