@@ -44,7 +44,9 @@ import (
 type Options struct {
 	// MetricsAddr serves /metrics ("0" turns it off); ProbeAddr serves /healthz and /readyz.
 	MetricsAddr string
-	ProbeAddr   string
+	// PprofAddr serves Go's profiles when set.
+	PprofAddr string
+	ProbeAddr string
 	// LeaderElection lets several replicas run with one active; LeaderElectionNamespace
 	// holds the Lease.
 	LeaderElection          bool
@@ -123,6 +125,7 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "ferry-controller.ferry.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
@@ -137,8 +140,15 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Of the ReplicaSets, only canaries' (a canary's pods carry its track label): their
+	// pods being available is a canary step's end, seen before the Deployment says so.
+	canaries, err := labels.Parse(promotion.LabelTrack + "=" + promotion.TrackCanary)
+	if err != nil {
+		return err
+	}
 	mopts.Cache.ByObject = map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
+		&appsv1.ReplicaSet{}: {Label: canaries, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
 	}
 	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &coordinationv1.Lease{}, &corev1.ConfigMap{}}}
 	// Nothing reads managed fields: not keeping them saves a good part of the cache.

@@ -59,6 +59,7 @@ func newCommand(o *options) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&o.ctl.MetricsAddr, "metrics-bind-address", ":8080", "address of /metrics (0 turns it off)")
+	f.StringVar(&o.ctl.PprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof/ profiles (off when empty); to see where the controller's time goes")
 	f.StringVar(&o.ctl.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.BoolVar(&o.ctl.LeaderElection, "leader-elect", false, "elect one active replica among several")
 	f.StringVar(&o.ctl.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's)")

@@ -162,7 +162,7 @@ func previewObjects(t canaryTarget, active string, replicas int32) ([]*unstructu
 		if err != nil {
 			return nil, err
 		}
-		prev, err := pinned(o, labelTrack, trackPreview)
+		prev, err := pinned(o, LabelTrack, trackPreview)
 		if err != nil {
 			return nil, err
 		}

@@ -2,9 +2,11 @@ package promotion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
@@ -27,8 +31,8 @@ import (
 // A canary's or a blue-green preview's pods carry the track label, which keeps their
 // Deployment's selector apart from the stable one's.
 const (
-	labelTrack    = "ferry.dev/track"
-	trackCanary   = "canary"
+	LabelTrack    = "ferry.dev/track"
+	TrackCanary   = "canary"
 	trackBaseline = "baseline"
 	trackPreview  = "preview"
 	// trackStable names the Service of the stable version's pods alone, which a route
@@ -104,11 +108,18 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 	}
 	// After the last step the canary takes every request (the stable Deployment goes to
 	// no pods) before the stable Deployment takes the new version: the handover then
-	// starts pods from none, with no old pods to wait for, and capacity never drops.
+	// starts pods from none, with no old pods to wait for.
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		st := steps[cs.Step]
-		done, wait, err := r.canaryStep(ctx, f, ts, int(cs.Step), st, plan.match)
+		var done bool
+		var wait time.Duration
+		var err error
+		if int(cs.Step) == len(plan.steps) && cs.Route == "" {
+			done, wait, err = r.handOver(ctx, f, ts)
+		} else {
+			done, wait, err = r.canaryStep(ctx, f, ts, int(cs.Step), st, plan.match)
+		}
 		if err != nil && !isStepFailure(err) {
 			return false, 0, err // a transient error: the step runs again
 		}
@@ -197,8 +208,9 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	if err := routedAlike(ts, plan.match != nil); err != nil {
 		return nil, err
 	}
+	first := firstPods(plan, replicas, ts[0].route != nil)
 	for _, t := range ts {
-		cd, err := trackObject(t.stable, trackCanary, 0)
+		cd, err := trackObject(t.stable, TrackCanary, first)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +236,16 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	f.prom.Status.Canary = cs
 	r.event(f.prom, corev1.EventTypeNormal, "CanaryStarted", ferryv1.StepDeploy, fmt.Sprintf("canary of %s started beside %s (%d pods)", f.release.Spec.Version, stableVersion, replicas))
 	return cs, nil
+}
+
+// firstPods is the size the canary Deployment is made with: the first step's share
+// when that step sets a weight by pod count, so the Deployment controller acts once
+// (made, then scaled, it acted twice before the first pod started); none otherwise.
+func firstPods(plan canaryPlan, replicas int32, routed bool) int32 {
+	if routed || len(plan.steps) == 0 || plan.steps[0].Kind != canary.SetWeight {
+		return 0
+	}
+	return weightTracks(replicas, plan.steps[0].Weight, plan.baseline).canary
 }
 
 // runningStable is the version and size of the stable Deployment when every target
@@ -283,16 +305,13 @@ func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget
 // scale together, as Argo Rollouts' basic canary does, rather than one after the other.
 func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget, weight int) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
-	want, stable := canary.Split(cs.StableReplicas, weight)
-	var baseline int32
-	if cs.Baseline {
-		want, baseline, stable = canary.SplitWithBaseline(cs.StableReplicas, weight)
-	}
+	n := weightTracks(cs.StableReplicas, weight, cs.Baseline)
+	want, baseline, stable := n.canary, n.baseline, n.stable
 	ns, err := f.namespace()
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}
 	}
-	if waiting, err := r.scaleAll(ctx, f, ts, ns, tracks{want, baseline, stable}); err != nil || waiting {
+	if waiting, err := r.scaleAll(ctx, f, ts, ns, n); err != nil || waiting {
 		return false, pollFor(ts), err
 	}
 	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = int32(weight), want, baseline, stable //nolint:gosec // weight is validated to 0-100
@@ -303,13 +322,109 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 	return true, 0, nil
 }
 
+// handOver is the last weight of a canary that splits traffic by pods: every request
+// to the new version. The stable Deployment takes the new version's template with no
+// pods, so its old pods go and the canary's carry every request; once its controller
+// has seen that, it gets its full size and its new pods start at once. Scaling the
+// canary to the full size first made the stable's new pods wait for the canary's: one
+// more round of pods. The size and the template are not changed in one write while old
+// pods run: the Deployment controller takes a new size first, with the old template,
+// and would start old pods.
+func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) (bool, time.Duration, error) {
+	cs := f.prom.Status.Canary
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	var waiting []string
+	for _, t := range ts {
+		msg, err := r.handOverIn(ctx, f, t, ns)
+		if err != nil {
+			return false, 0, err
+		}
+		if msg != "" {
+			waiting = append(waiting, t.id+": "+msg)
+		}
+	}
+	if len(waiting) > 0 {
+		if timeout := stepTimeout(f); r.Now().Sub(cs.StepStartedAt.Time) > timeout {
+			return false, 0, fmt.Errorf("%w: not handed over within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
+		}
+		cs.Message = strings.Join(waiting, "; ")
+		// The Deployment controller's next sync is only a write away: it is not
+		// announced by an event (the old pods are still going), so it is polled.
+		return false, min(pollFor(ts), handOverPoll), nil
+	}
+	cs.Weight, cs.BaselineReplicas, cs.StableReplicasNow = 100, 0, 0
+	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
+	return true, 0, nil
+}
+
+// handOverPoll is how often the handover looks whether the stable Deployment's
+// controller has seen its new template.
+const handOverPoll = 10 * time.Millisecond
+
+// handOverIn gives one cluster's stable Deployment the new version with no pods, and
+// the baseline no pods; it returns what it waits for, or "" when the Deployment
+// controller has seen both.
+func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil {
+		return "", err
+	}
+	if sd == nil {
+		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+	}
+	if runsVersion(sd, f.release.Spec.Version) && sd.Spec.Replicas != nil && *sd.Spec.Replicas == 0 {
+		if sd.Status.ObservedGeneration < sd.Generation {
+			return "stable: waiting for the deployment controller to see the new spec", nil
+		}
+		// Its full size at once, before the promotion's deploy applies every object
+		// again (the others unchanged since the canary began), one after the other.
+		full, found, err := unstructured.NestedInt64(t.stable.Object, "spec", "replicas")
+		if err != nil || !found {
+			full = 1
+		}
+		return "", scale(ctx, t.c, ns, sd.Name, int32(full))
+	}
+	obj := t.stable.DeepCopy()
+	if err := unstructured.SetNestedField(obj.Object, int64(0), "spec", "replicas"); err != nil {
+		return "", fmt.Errorf("sizing the stable deployment: %w", err)
+	}
+	baseline := trackName(t.stable.GetName(), trackBaseline)
+	err = together([]func() error{
+		func() error { return t.c.applier.Apply(ctx, obj) },
+		func() error {
+			if f.prom.Status.Canary.BaselineReplicas == 0 {
+				return nil
+			}
+			return client.IgnoreNotFound(scale(ctx, t.c, ns, baseline, 0))
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return "the stable deployment takes " + f.release.Spec.Version + " with no pods", nil
+}
+
 // tracks are the pod counts of a canary release in one cluster.
 type tracks struct{ canary, baseline, stable int32 }
 
+// weightTracks splits the stable size for a weight carried by pod counts.
+func weightTracks(total int32, weight int, baseline bool) tracks {
+	if baseline {
+		c, b, s := canary.SplitWithBaseline(total, weight)
+		return tracks{c, b, s}
+	}
+	c, s := canary.Split(total, weight)
+	return tracks{canary: c, stable: s}
+}
+
 // scaleTracks brings one cluster's canary, baseline and stable Deployments to their
-// counts; it returns what it waits for, or "" when all are there.
+// counts; it returns what it waits for, or "" when all are there. The canary's and the
+// stable's changes are sent together: each is a round trip the other need not wait for.
 func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
-	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), trackCanary))
+	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), TrackCanary))
 	if err != nil {
 		return "", err
 	}
@@ -321,17 +436,31 @@ func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, 
 		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
 	var waiting []string
-	if cd == nil || cd.Spec.Replicas == nil || *cd.Spec.Replicas != want.canary || !runsVersion(cd, f.release.Spec.Version) {
-		obj, err := trackObject(t.stable, trackCanary, want.canary)
+	var writes []func() error
+	switch {
+	case cd == nil || !runsVersion(cd, f.release.Spec.Version):
+		obj, err := trackObject(t.stable, TrackCanary, want.canary)
 		if err != nil {
 			return "", err
 		}
-		if err := t.c.applier.Apply(ctx, obj); err != nil {
-			return "", err
-		}
+		writes = append(writes, func() error { return t.c.applier.Apply(ctx, obj) })
 		waiting = append(waiting, fmt.Sprintf("canary scaling to %d", want.canary))
-	} else if done, msg := rollout.Complete(cd); !done {
-		waiting = append(waiting, "canary: "+msg)
+	case cd.Spec.Replicas == nil || *cd.Spec.Replicas != want.canary:
+		writes = append(writes, func() error { return scale(ctx, t.c, ns, cd.Name, want.canary) })
+		waiting = append(waiting, fmt.Sprintf("canary scaling to %d", want.canary))
+	default:
+		if done, msg := r.canaryComplete(ctx, t.c, cd); !done {
+			waiting = append(waiting, "canary: "+msg)
+		}
+	}
+	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != want.stable {
+		writes = append(writes, func() error { return scale(ctx, t.c, ns, sd.Name, want.stable) })
+		waiting = append(waiting, fmt.Sprintf("stable scaling to %d", want.stable))
+	} else if done, msg := rollout.Complete(sd); !done {
+		waiting = append(waiting, "stable: "+msg)
+	}
+	if err := together(writes); err != nil {
+		return "", err
 	}
 	msg, err := r.scaleBaseline(ctx, t, ns, sd, want.baseline)
 	if err != nil {
@@ -340,15 +469,48 @@ func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, 
 	if msg != "" {
 		waiting = append(waiting, msg)
 	}
-	if sd.Spec.Replicas == nil || *sd.Spec.Replicas != want.stable {
-		if err := scale(ctx, t.c, ns, sd.Name, want.stable); err != nil {
-			return "", err
-		}
-		waiting = append(waiting, fmt.Sprintf("stable scaling to %d", want.stable))
-	} else if done, msg := rollout.Complete(sd); !done {
-		waiting = append(waiting, "stable: "+msg)
-	}
 	return strings.Join(waiting, ", "), nil
+}
+
+// canaryComplete reports whether the canary Deployment's pods are all there and
+// available. In the local cluster its ReplicaSet says so first (the Deployment's status
+// follows from it, one more write later); elsewhere, or before the cache has the
+// ReplicaSet, the Deployment does.
+func (r *Reconciler) canaryComplete(ctx context.Context, c *conn, cd *appsv1.Deployment) (bool, string) {
+	if c.local && cd.Spec.Replicas != nil {
+		list := &appsv1.ReplicaSetList{}
+		if err := r.List(ctx, list, client.InNamespace(cd.Namespace), client.MatchingLabels{LabelTrack: TrackCanary}); err == nil {
+			for i := range list.Items {
+				rs := &list.Items[i]
+				if metav1.IsControlledBy(rs, cd) && ptr.Deref(rs.Spec.Replicas, 1) == *cd.Spec.Replicas && scaled(rs) {
+					return true, fmt.Sprintf("%d replicas available", *cd.Spec.Replicas)
+				}
+			}
+		}
+	}
+	return rollout.Complete(cd)
+}
+
+// scaled reports whether a ReplicaSet's controller has seen its spec and every one of
+// its pods is available, none more.
+func scaled(rs *appsv1.ReplicaSet) bool {
+	want := int32(1)
+	if rs.Spec.Replicas != nil {
+		want = *rs.Spec.Replicas
+	}
+	s := rs.Status
+	return s.ObservedGeneration >= rs.Generation && s.Replicas == want && s.AvailableReplicas == want
+}
+
+// together runs the writes at once and returns their errors.
+func together(writes []func() error) error {
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Go(func() { errs[i] = w() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // scaleBaseline brings the baseline Deployment, a copy of the stable one (which still
@@ -419,7 +581,7 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 		if err := scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("aborting the canary: %w", err)
 		}
-		for _, track := range []string{trackCanary, trackBaseline} {
+		for _, track := range []string{TrackCanary, trackBaseline} {
 			if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), track); err != nil {
 				return fmt.Errorf("aborting the canary: %w", err)
 			}
@@ -444,7 +606,7 @@ func (r *Reconciler) removeCanaries(ctx context.Context, f *facts, name string) 
 		if err != nil {
 			return err
 		}
-		for _, track := range []string{trackCanary, trackBaseline, trackPreview} {
+		for _, track := range []string{TrackCanary, trackBaseline, trackPreview} {
 			if c.local {
 				// The watched cache says whether there is one: no request for the usual case.
 				if d, err := r.deployment(ctx, c, ns, trackName(name, track)); err != nil || d == nil {
@@ -490,10 +652,10 @@ func trackObject(stable *unstructured.Unstructured, track string, replicas int32
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[labelTrack] = track
+	labels[LabelTrack] = track
 	d.SetLabels(labels)
 	for _, path := range [][]string{{"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"}} {
-		if err := unstructured.SetNestedField(d.Object, track, append(path, labelTrack)...); err != nil {
+		if err := unstructured.SetNestedField(d.Object, track, append(path, LabelTrack)...); err != nil {
 			return nil, fmt.Errorf("labelling the %s deployment: %w", track, err)
 		}
 	}

@@ -74,6 +74,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;create
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;create
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch
 
 // SetupWithManager registers the reconciler.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -86,7 +87,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			d := o.(*ferryv1.ApprovalDecision)
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: d.Namespace, Name: d.Spec.Promotion}}}
 		})).
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rollingOut)).Complete(r)
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rollingOut)).
+		Watches(&appsv1.ReplicaSet{}, handler.EnqueueRequestsFromMapFunc(r.canaryScaled)).Complete(r)
+}
+
+// canaryScaled wakes the Promotions of a canary whose ReplicaSet has all its pods
+// available: a canary step ends there, a Deployment status write before its
+// Deployment says so.
+func (r *Reconciler) canaryScaled(ctx context.Context, o client.Object) []reconcile.Request {
+	if rs, ok := o.(*appsv1.ReplicaSet); !ok || !scaled(rs) {
+		return nil
+	}
+	return r.deploying(ctx, o.GetLabels())
 }
 
 // rollingOut wakes the Promotions deploying the application and stage a Deployment of
@@ -99,7 +111,12 @@ func (r *Reconciler) rollingOut(ctx context.Context, o client.Object) []reconcil
 			return nil
 		}
 	}
-	labels := o.GetLabels()
+	return r.deploying(ctx, o.GetLabels())
+}
+
+// deploying are the unfinished Promotions deploying the application and stage that
+// labels name.
+func (r *Reconciler) deploying(ctx context.Context, labels map[string]string) []reconcile.Request {
 	app, stage := labels[render.LabelApplication], labels[ferryv1.LabelStage]
 	if app == "" || stage == "" {
 		return nil

@@ -50,11 +50,11 @@ func routedObjects(t canaryTarget, stableVersion string) ([]*unstructured.Unstru
 			return nil, err
 		}
 		stable.SetName(trackName(o.GetName(), trackStable))
-		cn, err := pinned(o, labelTrack, trackCanary)
+		cn, err := pinned(o, LabelTrack, TrackCanary)
 		if err != nil {
 			return nil, err
 		}
-		cn.SetName(trackName(o.GetName(), trackCanary))
+		cn.SetName(trackName(o.GetName(), TrackCanary))
 		out = append(out, stable, cn)
 	}
 	route, err := routeFor(t, 0, nil)
@@ -71,11 +71,11 @@ func routeFor(t canaryTarget, weight int, m *traffic.Match) (*unstructured.Unstr
 	port := servicePort(t.route)
 	backends := []traffic.Backend{
 		{Service: trackName(name, trackStable), Port: port, Weight: int32(100 - weight)}, //nolint:gosec // weight is 0-100
-		{Service: trackName(name, trackCanary), Port: port, Weight: int32(weight)},       //nolint:gosec // weight is 0-100
+		{Service: trackName(name, TrackCanary), Port: port, Weight: int32(weight)},       //nolint:gosec // weight is 0-100
 	}
 	var marked []traffic.Backend
 	if m != nil {
-		marked = []traffic.Backend{{Service: trackName(name, trackCanary), Port: port, Weight: 1}}
+		marked = []traffic.Backend{{Service: trackName(name, TrackCanary), Port: port, Weight: 1}}
 	}
 	return traffic.WithRules(t.route, traffic.Rules(backends, m, marked))
 }
