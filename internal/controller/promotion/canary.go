@@ -377,7 +377,9 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	}
 	if runsVersion(sd, f.release.Spec.Version) && sd.Spec.Replicas != nil && *sd.Spec.Replicas == 0 {
 		if sd.Status.ObservedGeneration < sd.Generation {
-			return "stable: waiting for the deployment controller to see the new spec", nil
+			// Said as when it was written: a status write for this short wait would
+			// only delay the next look (the cache has to catch up with the write).
+			return handingOver(f), nil
 		}
 		// Its full size at once, before the promotion's deploy applies every object
 		// again (the others unchanged since the canary began), one after the other.
@@ -404,7 +406,12 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	if err != nil {
 		return "", err
 	}
-	return "the stable deployment takes " + f.release.Spec.Version + " with no pods", nil
+	return handingOver(f), nil
+}
+
+// handingOver says what the handover waits for.
+func handingOver(f *facts) string {
+	return "the stable deployment takes " + f.release.Spec.Version + " with no pods"
 }
 
 // tracks are the pod counts of a canary release in one cluster.
