@@ -357,15 +357,17 @@ func (a *argoEnv) run(ctx context.Context) error {
 	tl := &timeline{}
 	for i := 1; i <= CanaryRuns; i++ {
 		patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, argoImage(i))
-		start := time.Now()
 		if i == CanaryRuns {
-			tl.start = start
+			// As in Canary: the watches and what they first list come before the clock.
 			wctx, stop := context.WithCancel(ctx)
 			defer stop()
 			if err := a.watchTimeline(wctx, tl); err != nil {
 				return err
 			}
+			time.Sleep(time.Second)
 		}
+		start := time.Now()
+		tl.setStart(start)
 		updated, err := ri.Patch(ctx, argoRolloutName, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
 		if err != nil {
 			return err

@@ -34,6 +34,7 @@ func argoRollouts() component {
 		pkgs:        []string{argoRolloutsModule + "/cmd/rollouts-controller"},
 		ldflags:     "-X " + argoRolloutsModule + "/utils/version.version=" + argoRolloutsVersion,
 		writeModule: writeArgoRolloutsModule,
+		afterBuild:  writeArgoRolloutsCRDs,
 	}
 }
 

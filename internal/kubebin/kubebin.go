@@ -43,6 +43,9 @@ type component struct {
 	// writeModule, when set, writes the helper module into the directory it is given
 	// at build time, in place of an embedded one.
 	writeModule func(src string) error
+	// afterBuild, when set, writes what goes beside the binaries in the directory it
+	// is given.
+	afterBuild func(dir string) error
 }
 
 func components() []component {
@@ -233,8 +236,8 @@ func (c Cache) buildComponent(comp component) error {
 			return err
 		}
 	}
-	if comp.name == "argo-rollouts" {
-		if err := writeArgoRolloutsCRDs(dir); err != nil {
+	if comp.afterBuild != nil {
+		if err := comp.afterBuild(dir); err != nil {
 			return err
 		}
 	}
