@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,24 +260,10 @@ func (a *argoEnv) startController(ctx context.Context) error {
 	a.exited = make(chan struct{})
 	go func() { _ = a.ctl.Wait(); close(a.exited) }()
 	a.logf("rollouts-controller pid %d, log %s", a.ctl.Process.Pid, a.log)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", healthz)) //nolint:noctx // a loopback probe, bounded by the loop
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-a.exited:
-			return fmt.Errorf("rollouts-controller exited (log: %s)", a.log)
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", healthz), a.exited); err != nil {
+		return fmt.Errorf("rollouts-controller: %w (log: %s)", err, a.log)
 	}
-	return fmt.Errorf("rollouts-controller did not answer its health check within 30s (log: %s)", a.log)
+	return nil
 }
 
 func freePort() (int, error) {

@@ -8,6 +8,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -171,9 +172,18 @@ func (e *env) startController(ctx context.Context) error {
 	}
 	logFile.Close()
 	e.logf("controller pid %d, log %s", e.ctl.Process.Pid, logPath)
+	if err := waitHealthy(ctx, "http://"+e.probe+"/readyz", nil); err != nil {
+		return fmt.Errorf("the controller: %w (log: %s)", err, logPath)
+	}
+	return nil
+}
+
+// waitHealthy waits up to 30 s for a process's health check at url to answer 200; a
+// close of exited (nil: never) says the process ended first.
+func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + e.probe + "/readyz") //nolint:noctx // a loopback probe, bounded by the loop
+		resp, err := http.Get(url) //nolint:noctx,gosec // a loopback probe of a process the benchmark started, bounded by the loop
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -183,10 +193,12 @@ func (e *env) startController(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			return errors.New("it exited")
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("the controller was not ready within 30s (log: %s)", logPath)
+	return errors.New("it did not answer its health check within 30s")
 }
 
 func (e *env) stop() {
