@@ -34,6 +34,7 @@ import (
 	"ferry.dev/ferry/internal/gitwebhook"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/server"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const buildNS = "e2e-build"
@@ -75,7 +76,7 @@ func (e *clusterEnv) testBuildFromCommit(t *testing.T) {
 	app.Spec.Source = &ferryv1.AppSource{RepoURL: repo, Path: "ferry.yml"}
 	must(t, c.Update(ctx, app))
 
-	srv := httptest.NewServer((&server.Server{Client: c, Local: e.rc, Log: log.New(logWriter{t}, "server: ", 0),
+	srv := httptest.NewServer((&server.Server{Client: c, Local: e.rc, Log: log.New(e2ekit.LogWriter{T: t}, "server: ", 0),
 		Git: gitwebhook.Config{Secret: []byte("e2e-git-secret")}, BuildRegistry: e.cfg.RegistryAddr}).Handler())
 	defer srv.Close()
 	body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","after":%q,"repository":{"clone_url":%q,"default_branch":"main"},
@@ -132,7 +133,7 @@ func (e *clusterEnv) previewFromPullRequest(t *testing.T, c client.Client, url, 
 	if got := postGitHub(t, url, "e2e-git-secret", "pull_request", event("closed")); got != http.StatusOK {
 		t.Fatalf("pull request closed: %d", got)
 	}
-	eventually(t, 2*time.Minute, "the preview namespace and release gone", func() error {
+	e2ekit.Eventually(t, 2*time.Minute, "the preview namespace and release gone", func() error {
 		if _, err := e.cs.CoreV1().Namespaces().Get(ctx, "hello-pr-7", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("namespace hello-pr-7: %w", err)
 		}
@@ -150,7 +151,7 @@ func (e *clusterEnv) built(t *testing.T, c client.Client, name string) *ferryv1.
 	t.Helper()
 	ctx := context.Background()
 	rel := &ferryv1.Release{}
-	eventually(t, 5*time.Minute, "the build of release "+name, func() error {
+	e2ekit.Eventually(t, 5*time.Minute, "the build of release "+name, func() error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: buildNS, Name: name}, rel); err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const canaryNS = "e2e-canary"
@@ -180,7 +181,7 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		if d.Labels["app.kubernetes.io/version"] != "3.2.0" || *d.Spec.Replicas != 4 || d.Status.ReadyReplicas != 4 {
 			t.Errorf("stable deployment after the promotion: version %s, %d/%d ready", d.Labels["app.kubernetes.io/version"], d.Status.ReadyReplicas, *d.Spec.Replicas)
 		}
-		eventually(t, 30*time.Second, "the canary and baseline deployments go", func() error {
+		e2ekit.Eventually(t, 30*time.Second, "the canary and baseline deployments go", func() error {
 			for _, name := range []string{"hello-canary", "hello-baseline"} {
 				if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, name, metav1.GetOptions{}); err == nil {
 					return fmt.Errorf("%s is still there", name)

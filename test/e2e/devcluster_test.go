@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,50 +16,21 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"ferry.dev/ferry/internal/devcluster"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
-
-// repoRoot is the module root, two levels up from this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// buildFerry builds the ferry binary the cluster runs its helper processes with (this
-// test binary cannot play that part).
-func buildFerry(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ferry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ferry: %v\n%s", err, out)
-	}
-	return bin
-}
-
-type logWriter struct{ t *testing.T }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // TestDevCluster brings the cluster up, runs every check against it in order, and ends
 // by taking it down and proving nothing is left behind.
 func TestDevCluster(t *testing.T) {
 	cfg := devcluster.DefaultConfig()
-	cfg.Out = logWriter{t}
+	cfg.Out = e2ekit.LogWriter{T: t}
 	cfg.KwokNodes = 3
-	cfg.FerryBin = buildFerry(t)
+	cfg.FerryBin = e2ekit.BuildFerry(t)
 	ctx := context.Background()
 	downDone := false
 	t.Cleanup(func() {
 		if !downDone {
-			saveLogs(t, cfg)
+			e2ekit.SaveLogs(t, cfg, "devcluster-logs")
 			_ = devcluster.Down(cfg)
 		}
 	})
@@ -76,7 +46,7 @@ func TestDevCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := kubernetes.NewForConfigOrDie(rc)
-	env := &clusterEnv{cfg: cfg, rc: rc, cs: cs, repo: repoRoot(t), cniBefore: cniBefore}
+	env := &clusterEnv{cfg: cfg, rc: rc, cs: cs, repo: e2ekit.RepoRoot(t), cniBefore: cniBefore}
 
 	t.Run("addresses stay on the machine", env.testRoutes)
 	t.Run("hello answers through its ClusterIP", env.testHello)
@@ -96,7 +66,7 @@ func TestDevCluster(t *testing.T) {
 	t.Run("status reports healthy", env.testStatus)
 	t.Run("up again changes nothing", env.testIdempotentUp)
 	if t.Failed() {
-		saveLogs(t, cfg)
+		e2ekit.SaveLogs(t, cfg, "devcluster-logs")
 	}
 	t.Run("down leaves nothing behind", func(t *testing.T) {
 		downDone = true
@@ -141,31 +111,6 @@ func (e *clusterEnv) testRoutes(t *testing.T) {
 			t.Errorf("ip route get %s = %q, want it to contain %q", addr, out, want)
 		}
 	}
-}
-
-// saveLogs copies the components' logs into artifacts/ for a failed run.
-func saveLogs(t *testing.T, cfg devcluster.Config) {
-	dst := filepath.Join(repoRoot(t), "artifacts", "devcluster-logs")
-	_ = os.MkdirAll(dst, 0o755)
-	out, err := exec.Command("cp", "-r", filepath.Join(cfg.StateDir, "logs")+"/.", dst).CombinedOutput()
-	if err != nil {
-		t.Logf("saving logs: %v %s", err, out)
-		return
-	}
-	t.Logf("component logs saved in %s", dst)
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if last = check(); last == nil {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s: %v", what, timeout, last)
 }
 
 func must(t *testing.T, err error) {

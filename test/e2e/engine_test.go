@@ -31,6 +31,7 @@ import (
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
 	"ferry.dev/ferry/internal/testenv"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const engineNS = "e2e-engine"
@@ -122,7 +123,7 @@ func (e *clusterEnv) testEngine(t *testing.T) {
 		!strings.Contains(err.Error(), "bob has already approved") && !strings.Contains(err.Error(), "bob has already decided on "+v1.Name+"-prod") {
 		t.Errorf("bob twice: %v", err)
 	}
-	eventually(t, 30*time.Second, "prod counts bob once", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "prod counts bob once", func() error {
 		must(t, c.Get(ctx, client.ObjectKey{Namespace: engineNS, Name: v1.Name + "-prod"}, prod))
 		if len(prod.Status.Approvals) != 1 || prod.Status.Phase != ferryv1.PromotionWaitingApproval {
 			return fmt.Errorf("phase %s, approvals %+v", prod.Status.Phase, prod.Status.Approvals)
@@ -215,7 +216,7 @@ func (e *clusterEnv) refused(t *testing.T, c client.Client) {
 	t.Helper()
 	ctx := context.Background()
 	want := `spec.stage: application hello has no stage "qa" (its stages: dev, stage, prod)`
-	eventually(t, 30*time.Second, "the webhook refuses an unknown stage", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "the webhook refuses an unknown stage", func() error {
 		err := c.Create(ctx, &ferryv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "hello-9-9-9-qa", Namespace: engineNS},
 			Spec: ferryv1.PromotionSpec{Application: "hello", Release: "hello-9-9-9", Stage: "qa"}})
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -238,7 +239,7 @@ func (e *clusterEnv) logsShow(t *testing.T, promotion string, want ...string) {
 	lc, err := logs.Client(e.rc)
 	must(t, err)
 	var out bytes.Buffer
-	eventually(t, 30*time.Second, "ferry logs shows the hook logs", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "ferry logs shows the hook logs", func() error {
 		out.Reset()
 		if err := logs.Print(context.Background(), lc, engineNS, promotion, "", "", &out); err != nil {
 			return err
@@ -274,7 +275,7 @@ func (e *clusterEnv) release(t *testing.T, c client.Client, ns, version string) 
 func (e *clusterEnv) waitPhase(t *testing.T, c client.Client, ns, name string, want ferryv1.PromotionPhase, timeout time.Duration) *ferryv1.Promotion {
 	t.Helper()
 	p := &ferryv1.Promotion{}
-	eventually(t, timeout, "promotion "+name+" "+string(want), func() error {
+	e2ekit.Eventually(t, timeout, "promotion "+name+" "+string(want), func() error {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
 			return err
 		}
@@ -294,7 +295,7 @@ func (e *clusterEnv) answers(t *testing.T, ns, version string) {
 	t.Helper()
 	svc, err := e.cs.CoreV1().Services(ns).Get(context.Background(), "hello", metav1.GetOptions{})
 	must(t, err)
-	eventually(t, 30*time.Second, "hello in "+ns+" answers "+version, func() error {
+	e2ekit.Eventually(t, 30*time.Second, "hello in "+ns+" answers "+version, func() error {
 		info, err := demo.GetInfo(context.Background(), "http://"+svc.Spec.ClusterIP+"/info", 5*time.Second)
 		if err != nil {
 			return err
@@ -310,7 +311,7 @@ func (e *clusterEnv) answers(t *testing.T, ns, version string) {
 func (e *clusterEnv) statusShows(t *testing.T, c client.Client, want ...string) {
 	t.Helper()
 	var out bytes.Buffer
-	eventually(t, 30*time.Second, "ferry status shows the stages", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "ferry status shows the stages", func() error {
 		out.Reset()
 		if err := status.Print(context.Background(), c, engineNS, "hello", &out); err != nil {
 			return err

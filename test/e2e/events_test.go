@@ -6,12 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 // eventReceiver is a CloudEvents sink on loopback: it keeps each event's type and
@@ -86,7 +85,7 @@ func (e *clusterEnv) checkEvents(t *testing.T, rv *eventReceiver, v1, v2 string)
 		{v2 + "-dev", []string{"dev.ferry.release.created", "dev.ferry.promotion.started", "dev.ferry.deployment.finished", "dev.ferry.hook.started", "dev.ferry.step.failed",
 			"dev.ferry.rollback.started", "dev.ferry.rollback.deployment.finished", "dev.ferry.rollback.finished", "dev.ferry.promotion.finished"}},
 	} {
-		eventually(t, 30*time.Second, "the events of "+c.promotion+" up to its end", func() error {
+		e2ekit.Eventually(t, 30*time.Second, "the events of "+c.promotion+" up to its end", func() error {
 			if got := rv.types(t, engineNS, c.promotion); len(got) == 0 || got[len(got)-1] != "dev.ferry.promotion.finished" {
 				return fmt.Errorf("events so far: %v", got)
 			}
@@ -116,7 +115,7 @@ func (e *clusterEnv) checkChangeRecords(t *testing.T, c client.Client, v1, v2 st
 	t.Helper()
 	ctx := context.Background()
 	prod, dev := &ferryv1.ChangeRecord{}, &ferryv1.ChangeRecord{}
-	eventually(t, 30*time.Second, "the change records closed", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "the change records closed", func() error {
 		for _, r := range []struct {
 			name string
 			rec  *ferryv1.ChangeRecord
@@ -144,35 +143,14 @@ func (e *clusterEnv) checkChangeRecords(t *testing.T, c client.Client, v1, v2 st
 	}
 }
 
-// smtpServer is Debian's aiosmtpd on a loopback port, keeping each mail in a Maildir.
+// smtpServer is the SMTP server on loopback the mails are read from.
 type smtpServer struct {
 	addr, dir string
 }
 
 func startSMTP(t *testing.T) *smtpServer {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := l.Addr().String()
-	must(t, l.Close())
-	s := &smtpServer{addr: addr, dir: filepath.Join(t.TempDir(), "mail")}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", s.dir)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	must(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	eventually(t, 15*time.Second, "the SMTP server answers on "+addr, func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return fmt.Errorf("%w (its output: %s)", err, out.String())
-		}
-		return c.Close()
-	})
-	return s
+	s := e2ekit.StartSMTP(t)
+	return &smtpServer{addr: s.Addr, dir: s.Dir}
 }
 
 // subjects are the subjects of the mails received so far, and their count.
@@ -203,7 +181,7 @@ func (e *clusterEnv) checkMail(t *testing.T, s *smtpServer) {
 	t.Helper()
 	want := []string{"[ferry] hello 3.0.0 in dev: done", "[ferry] hello 3.0.0 in stage: approval needed", "[ferry] hello 3.0.0 in stage: done",
 		"[ferry] hello 3.0.0 in prod: approval needed", "[ferry] hello 3.0.0 in prod: done", "[ferry] hello 3.1.0 in dev: rolled back"}
-	eventually(t, 30*time.Second, "the mails", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "the mails", func() error {
 		got, n := s.subjects(t)
 		for _, w := range want {
 			if got[w] != 1 {

@@ -15,6 +15,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 // abApp is an A/B test: requests with the header X-Beta: yes or the cookie beta=yes go
@@ -166,7 +167,7 @@ func (e *clusterEnv) firstRelease(t *testing.T, c client.Client, ns, url, host s
 	v1 := e.release(t, c, ns, "4.0.0")
 	e.waitPhase(t, c, ns, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
 	hc := &http.Client{Timeout: 2 * time.Second}
-	eventually(t, 30*time.Second, "the Gateway answers for "+host, func() error {
+	e2ekit.Eventually(t, 30*time.Second, "the Gateway answers for "+host, func() error {
 		if v := get(context.Background(), hc, url, withHost(host, nil)); v != "4.0.0" {
 			return fmt.Errorf("answered %q", v)
 		}
@@ -188,7 +189,7 @@ func withHost(host string, mark func(*http.Request)) func(*http.Request) {
 func (e *clusterEnv) waitCanary(t *testing.T, c client.Client, ns, name string, ok func(*ferryv1.CanaryStatus) bool) *ferryv1.CanaryStatus {
 	t.Helper()
 	var cs *ferryv1.CanaryStatus
-	eventually(t, 2*time.Minute, "the canary status of "+name, func() error {
+	e2ekit.Eventually(t, 2*time.Minute, "the canary status of "+name, func() error {
 		p := &ferryv1.Promotion{}
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"ferry.dev/ferry/internal/demo"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const (
@@ -86,7 +87,7 @@ func (e *clusterEnv) testPrometheus(t *testing.T) {
 		}
 	}
 	q := fmt.Sprintf(`sum(hello_requests_total{namespace=%q,path="/info",code="200"})`, helloNS)
-	eventually(t, 90*time.Second, "Prometheus has hello_requests_total", func() error {
+	e2ekit.Eventually(t, 90*time.Second, "Prometheus has hello_requests_total", func() error {
 		v, err := promQuery(e.cfg.PrometheusAddr, q)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"ferry.dev/ferry/internal/devcluster"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/server"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const watchNS = "e2e-watch"
@@ -55,7 +56,7 @@ func (e *clusterEnv) testImageWatch(t *testing.T) {
 	for _, v := range []string{"1.2.0", "1.2.1"} {
 		pushed := push(v)
 		name := "hello-" + map[string]string{"1.2.0": "1-2-0", "1.2.1": "1-2-1"}[v]
-		eventually(t, 10*time.Second, "the release of "+v, func() error {
+		e2ekit.Eventually(t, 10*time.Second, "the release of "+v, func() error {
 			return c.Get(context.Background(), client.ObjectKey{Namespace: watchNS, Name: name}, &ferryv1.Release{})
 		})
 		took := time.Since(pushed)
@@ -87,7 +88,7 @@ func (e *clusterEnv) serveWebhooks(t *testing.T, c client.Client) {
 	t.Helper()
 	l, err := net.Listen("tcp", devcluster.RegistryNotifyAddr)
 	must(t, err)
-	hs := &http.Server{Handler: (&server.Server{Client: c, Local: e.rc, Log: log.New(logWriter{t}, "server: ", 0)}).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: (&server.Server{Client: c, Local: e.rc, Log: log.New(e2ekit.LogWriter{T: t}, "server: ", 0)}).Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("server: %v", err)

@@ -18,6 +18,7 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/kubeclient"
 	"ferry.dev/ferry/internal/release"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const killNS = "e2e-kill"
@@ -69,7 +70,7 @@ func (e *clusterEnv) testKilledController(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
-	eventually(t, 4*time.Minute, "the delivery completes after ten kills", func() error {
+	e2ekit.Eventually(t, 4*time.Minute, "the delivery completes after ten kills", func() error {
 		if got := e.progress(c, rel.Name); got != "dev=Succeeded stage=Succeeded prod=Succeeded" {
 			return fmt.Errorf("%s", got)
 		}

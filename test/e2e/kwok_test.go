@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"ferry.dev/ferry/internal/demo"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 // testKwok schedules a Deployment onto the simulated nodes: its pods become ready with
@@ -67,7 +68,7 @@ func (e *clusterEnv) testKwok(t *testing.T) {
 	lease := nodes.Items[0].Name
 	first, err := e.cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, lease, metav1.GetOptions{})
 	must(t, err)
-	eventually(t, 60*time.Second, "lease of "+lease+" renewed", func() error {
+	e2ekit.Eventually(t, 60*time.Second, "lease of "+lease+" renewed", func() error {
 		l, err := e.cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, lease, metav1.GetOptions{})
 		if err != nil {
 			return err

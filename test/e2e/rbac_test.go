@@ -21,6 +21,7 @@ import (
 
 	"ferry.dev/ferry/internal/imagebuild"
 	"ferry.dev/ferry/internal/kubeapply"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const rbacNS = "e2e-rbac"
@@ -85,7 +86,7 @@ func (e *clusterEnv) testServiceAccountRBAC(t *testing.T) {
 func podOutput(t *testing.T, cs kubernetes.Interface, ns, name string, timeout time.Duration) string {
 	t.Helper()
 	ctx := context.Background()
-	eventually(t, timeout, "pod "+name+" finishes", func() error {
+	e2ekit.Eventually(t, timeout, "pod "+name+" finishes", func() error {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -119,7 +120,7 @@ func (e *clusterEnv) testMintedUsers(t *testing.T) {
 		rc, err := clientcmd.BuildConfigFromFlags("", path)
 		must(t, err)
 		cs := kubernetes.NewForConfigOrDie(rc)
-		eventually(t, 10*time.Second, user+" sees RBAC's answer", func() error {
+		e2ekit.Eventually(t, 10*time.Second, user+" sees RBAC's answer", func() error {
 			_, err := cs.CoreV1().Pods(helloNS).List(ctx, metav1.ListOptions{})
 			switch {
 			case user == "alice" && err == nil:

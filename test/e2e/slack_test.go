@@ -16,6 +16,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 // slackToken is the bot token of the fake Slack, kept in a Secret as a real one is.
@@ -80,7 +82,7 @@ func (e *clusterEnv) tokenSecret(t *testing.T, ns string) string {
 func (e *clusterEnv) checkSlack(t *testing.T, s *fakeSlack) {
 	t.Helper()
 	threads := map[string][]string{} // the root's text -> replies
-	eventually(t, 60*time.Second, "the Slack threads", func() error {
+	e2ekit.Eventually(t, 60*time.Second, "the Slack threads", func() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		clear(threads)

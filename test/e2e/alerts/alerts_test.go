@@ -11,7 +11,6 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +35,7 @@ import (
 	"ferry.dev/ferry/internal/release"
 	"ferry.dev/ferry/internal/render"
 	"ferry.dev/ferry/internal/rulefiles"
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 const (
@@ -109,7 +109,7 @@ func TestCrashLoopingAlertFires(t *testing.T) {
 	if err := dyn.Resource(amconfig.Resource).Namespace(stageNS).Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "hello's receivers leave Alertmanager", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "hello's receivers leave Alertmanager", func() error {
 		cfg, err := alertmanagerConfig(e.cfg.AlertmanagerAddr)
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func TestCrashLoopingAlertFires(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, "the rule file and its group leave Prometheus", func() error {
+	e2ekit.Eventually(t, 30*time.Second, "the rule file and its group leave Prometheus", func() error {
 		if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s still there (stat: %w)", file, err)
 		}
@@ -148,12 +148,12 @@ type env struct {
 func up(t *testing.T, smtpAddr string) *env {
 	t.Helper()
 	cfg := devcluster.DefaultConfig()
-	cfg.Out = logWriter{t}
+	cfg.Out = e2ekit.LogWriter{T: t}
 	cfg.AlertSMTPAddr = smtpAddr
-	cfg.FerryBin = buildFerry(t)
+	cfg.FerryBin = e2ekit.BuildFerry(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			saveLogs(t, cfg)
+			e2ekit.SaveLogs(t, cfg, "alerts-logs")
 		}
 		if err := devcluster.Down(cfg); err != nil {
 			t.Errorf("dev down: %v", err)
@@ -231,7 +231,7 @@ func (e *env) createApp(t *testing.T) {
 	if err := c.Create(ctx, &ferryv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-local", Namespace: appNS}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := appfile.LoadBytes("ferry.yml", []byte(crashApp), repoRoot(t), appfile.Options{})
+	f, err := appfile.LoadBytes("ferry.yml", []byte(crashApp), e2ekit.RepoRoot(t), appfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func (e *env) createApp(t *testing.T) {
 // buildImage builds examples/hello into the local registry, with env set in the image.
 func (e *env) buildImage(t *testing.T, ref, ldflags string, env ...string) {
 	t.Helper()
-	if _, err := imagebuild.Build(context.Background(), imagebuild.Options{Dir: repoRoot(t), Package: "./examples/hello",
+	if _, err := imagebuild.Build(context.Background(), imagebuild.Options{Dir: e2ekit.RepoRoot(t), Package: "./examples/hello",
 		Ref: e.cfg.RegistryAddr + "/" + ref, LDFlags: ldflags, Env: env, Insecure: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func (e *env) buildImage(t *testing.T, ref, ldflags string, env ...string) {
 func (e *env) firstCrash(t *testing.T, timeout time.Duration) time.Time {
 	t.Helper()
 	var at time.Time
-	eventually(t, timeout, "hello's container exits", func() error {
+	e2ekit.Eventually(t, timeout, "hello's container exits", func() error {
 		pods, err := e.cs.CoreV1().Pods(stageNS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=hello"})
 		if err != nil {
 			return err
@@ -290,7 +290,7 @@ type promAlert struct {
 func (e *env) waitFiring(t *testing.T, deadline time.Time) promAlert {
 	t.Helper()
 	var found promAlert
-	eventually(t, time.Until(deadline), "HelloCrashLooping fires in Prometheus", func() error {
+	e2ekit.Eventually(t, time.Until(deadline), "HelloCrashLooping fires in Prometheus", func() error {
 		alerts, err := activeAlerts(e.cfg.PrometheusAddr)
 		if err != nil {
 			return err
@@ -322,7 +322,7 @@ func (e *env) waitFiring(t *testing.T, deadline time.Time) promAlert {
 func waitSlack(t *testing.T, h *slackHook, timeout time.Duration) received[slackMessage] {
 	t.Helper()
 	var got received[slackMessage]
-	eventually(t, timeout, "the Slack message of HelloCrashLooping", func() error {
+	e2ekit.Eventually(t, timeout, "the Slack message of HelloCrashLooping", func() error {
 		var ok bool
 		if got, ok = h.firing("HelloCrashLooping"); !ok {
 			return errors.New("no firing HelloCrashLooping message yet")
@@ -349,7 +349,7 @@ func waitSlack(t *testing.T, h *slackHook, timeout time.Duration) received[slack
 func waitMail(t *testing.T, s *smtpServer, timeout time.Duration) received[*mail.Message] {
 	t.Helper()
 	var got received[*mail.Message]
-	eventually(t, timeout, "the mail of HelloCrashLooping", func() error {
+	e2ekit.Eventually(t, timeout, "the mail of HelloCrashLooping", func() error {
 		var ok bool
 		if got, ok = s.firing(t, "HelloCrashLooping"); !ok {
 			return errors.New("no firing HelloCrashLooping mail yet")
@@ -419,58 +419,4 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("%s answered %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// repoRoot is the module root, three levels up from this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// buildFerry builds the ferry binary the cluster runs its helper processes with.
-func buildFerry(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ferry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ferry: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// saveLogs copies the components' logs into artifacts/ for a failed run.
-func saveLogs(t *testing.T, cfg devcluster.Config) {
-	dst := filepath.Join(repoRoot(t), "artifacts", "alerts-logs")
-	_ = os.MkdirAll(dst, 0o755)
-	if out, err := exec.Command("cp", "-r", filepath.Join(cfg.StateDir, "logs")+"/.", dst).CombinedOutput(); err != nil {
-		t.Logf("saving logs: %v %s", err, out)
-		return
-	}
-	t.Logf("component logs saved in %s", dst)
-}
-
-type logWriter struct{ t *testing.T }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// eventually polls check every second until it passes or timeout ends, then fails.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := check()
-	for last != nil && time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		last = check()
-	}
-	if last != nil {
-		t.Fatalf("%s: not within %s: %v", what, timeout.Round(time.Second), last)
-	}
 }

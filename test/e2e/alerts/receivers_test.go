@@ -4,21 +4,19 @@ package alerts
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"ferry.dev/ferry/test/e2e/e2ekit"
 )
 
 // slackHookPath is the path of the fake incoming webhook, shaped like Slack's.
@@ -110,40 +108,14 @@ func (h *slackHook) firing(alertname string) (received[slackMessage], bool) {
 	return received[slackMessage]{}, false
 }
 
-// smtpServer is Debian's aiosmtpd on a loopback port, keeping each mail in a Maildir;
-// its Mailbox handler adds the envelope (X-MailFrom, X-RcptTo) to each mail's headers.
+// smtpServer is the SMTP server on loopback the mails are read from.
 type smtpServer struct {
 	addr, dir string
 }
 
 func startSMTP(t *testing.T) *smtpServer {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &smtpServer{addr: addr, dir: filepath.Join(t.TempDir(), "mail")}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", addr, "-c", "aiosmtpd.handlers.Mailbox", s.dir)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	eventually(t, 15*time.Second, "the SMTP server answers on "+addr, func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return fmt.Errorf("%w (its output: %s)", err, out.String())
-		}
-		return c.Close()
-	})
-	return s
+	s := e2ekit.StartSMTP(t)
+	return &smtpServer{addr: s.Addr, dir: s.Dir}
 }
 
 // firing is the first mail whose subject says alertname is firing, with the time its
