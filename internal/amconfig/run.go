@@ -38,13 +38,6 @@ type Options struct {
 	Client *http.Client
 }
 
-// The wait before the next reload after one failed (Alertmanager not up yet, or a config
-// it refuses), doubling up to the maximum.
-const (
-	retryFirst = time.Second
-	retryMax   = time.Minute
-)
-
 // Run watches AlertmanagerConfig objects and Secrets and keeps the config file in step,
 // reloading Alertmanager after each change, until ctx ends. It writes the file once it
 // has read every object, so a file that exists is the sign of its health. The logger
@@ -59,11 +52,11 @@ func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
 	}
 	changed := make(chan struct{}, 1)
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 10*time.Minute)
-	configs, err := watch(factory, Resource, changed)
+	configs, err := reloader.Watch(factory, Resource, changed)
 	if err != nil {
 		return err
 	}
-	secretInf, err := watch(factory, secrets, changed)
+	secretInf, err := reloader.Watch(factory, secrets, changed)
 	if err != nil {
 		return err
 	}
@@ -71,50 +64,10 @@ func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
 	if !cache.WaitForCacheSync(ctx.Done(), configs.Informer().HasSynced, secretInf.Informer().HasSynced) {
 		return ctx.Err()
 	}
-	pending, retry := false, retryFirst
-	for {
-		wrote, n, err := sync(log, o, configs, secretInf)
-		if err != nil {
-			return err
-		}
-		if wrote {
-			pending, retry = true, retryFirst
-		}
-		var again <-chan time.Time
-		if pending {
-			if err := reloader.Reload(ctx, o.Client, o.AlertmanagerURL); err != nil {
-				log.Error(err, "reloading Alertmanager", "retryIn", retry.String())
-				again = time.After(retry)
-				retry = min(2*retry, retryMax)
-			} else {
-				log.Info("Alertmanager reloaded its config", "alertmanagerConfigs", n)
-				pending = false
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-			// Let a burst of changes settle into one write and one reload.
-			time.Sleep(200 * time.Millisecond)
-		case <-again:
-		}
-	}
-}
-
-// watch adds an informer for gvr whose every event pokes changed.
-func watch(f dynamicinformer.DynamicSharedInformerFactory, gvr schema.GroupVersionResource, changed chan struct{}) (informers.GenericInformer, error) {
-	inf := f.ForResource(gvr)
-	poke := func(any) {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: poke, DeleteFunc: poke, UpdateFunc: func(_, n any) { poke(n) },
+	say := reloader.Say{Server: "Alertmanager", Reloaded: "Alertmanager reloaded its config", CountKey: "alertmanagerConfigs"}
+	return reloader.Loop(ctx, o.Client, o.AlertmanagerURL, changed, say, func() (bool, int, error) {
+		return sync(log, o, configs, secretInf)
 	})
-	return inf, err
 }
 
 // sync writes the config of the objects now listed when it differs from the file; it

@@ -1,6 +1,7 @@
 // Package reloader is what the dev cluster's config writers share: a file replaced in
-// one rename, so the reader (Prometheus, Alertmanager) never sees half of it, and the
-// POST /-/reload that makes the reader take it.
+// one rename, so the reader (Prometheus, Alertmanager) never sees half of it, the
+// POST /-/reload that makes the reader take it, and the loop that writes and reloads
+// after each change of the objects they watch.
 package reloader
 
 import (

@@ -31,13 +31,6 @@ type Options struct {
 	Client *http.Client
 }
 
-// The wait before the next reload after one failed (Prometheus not up yet, or a rule it
-// refuses), doubling up to the maximum.
-const (
-	retryFirst = time.Second
-	retryMax   = time.Minute
-)
-
 // Run watches PrometheusRule objects and keeps the rule files in step, reloading
 // Prometheus after each change, until ctx ends. The logger comes from ctx.
 func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
@@ -46,56 +39,24 @@ func Run(ctx context.Context, dyn dynamic.Interface, o Options) error {
 		o.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 10*time.Minute)
-	inf := factory.ForResource(Resource)
 	changed := make(chan struct{}, 1)
-	poke := func(any) {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: poke, DeleteFunc: poke, UpdateFunc: func(_, n any) { poke(n) },
-	}); err != nil {
+	inf, err := reloader.Watch(factory, Resource, changed)
+	if err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
 		return ctx.Err()
 	}
-	pending, retry := false, retryFirst
-	for {
+	say := reloader.Say{Server: "Prometheus", Reloaded: "Prometheus reloaded its rules", CountKey: "ruleFiles"}
+	return reloader.Loop(ctx, o.Client, o.PrometheusURL, changed, say, func() (bool, int, error) {
 		objs, err := inf.Lister().List(labels.Everything())
 		if err != nil {
-			return err
+			return false, 0, err
 		}
 		wrote, err := Sync(o.Dir, files(log, objs))
-		if err != nil {
-			return err
-		}
-		if wrote {
-			pending, retry = true, retryFirst
-		}
-		var again <-chan time.Time
-		if pending {
-			if err := reloader.Reload(ctx, o.Client, o.PrometheusURL); err != nil {
-				log.Error(err, "reloading Prometheus", "retryIn", retry.String())
-				again = time.After(retry)
-				retry = min(2*retry, retryMax)
-			} else {
-				log.Info("Prometheus reloaded its rules", "ruleFiles", len(objs))
-				pending = false
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-			// Let a burst of changes settle into one write and one reload.
-			time.Sleep(200 * time.Millisecond)
-		case <-again:
-		}
-	}
+		return wrote, len(objs), err
+	})
 }
 
 // files renders every rule; one that cannot be rendered is logged and left out, as the
