@@ -67,8 +67,9 @@ func NewHub(ctx context.Context, notify func(Key)) *Hub {
 func pollerID(s Source) string { return s.Repository + "\x00" + s.AuthID }
 
 // Subscribe adds the watch, or changes what it follows; a new repository gets a poller
-// that polls at once, a watch joining a running poller waits for its next round unless
-// its want is new there (then the poller is woken).
+// that polls at once. A watch joining a running poller takes the last result of a watch
+// there that wants the same (Result has it at once); without one it wakes the poller
+// (several such wake-ups before its round are one round).
 func (h *Hub) Subscribe(k Key, src Source, w Want, every time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -88,12 +89,18 @@ func (h *Hub) Subscribe(k Key, src Source, w Want, every time.Duration) error {
 		h.pollers[id] = p
 		go p.run(h.ctx)
 	}
-	known := !ok // a new poller polls at once anyway
-	for _, s := range h.subs {
-		known = known || (pollerID(s.src) == id && s.want.Source == w.Source)
+	s := &sub{key: k, src: src, want: w, every: every}
+	for _, o := range h.subs {
+		if pollerID(o.src) == id && o.want.Source == w.Source && o.result != nil {
+			r := *o.result
+			s.result = &r
+			break
+		}
 	}
-	h.subs[k] = &sub{key: k, src: src, want: w, every: every}
-	if !known {
+	h.subs[k] = s
+	if ok && s.result == nil {
+		// A new poller polls at once; a running one is woken (a round under way may
+		// have listed its watches before this one).
 		p.wakeUp()
 	}
 	return nil

@@ -19,8 +19,8 @@ import (
 // TestHubAgainstARealRegistry polls Debian's distribution registry: a semver range
 // takes the highest version inside it and a newer one as soon as it is pushed; a
 // followed tag gives its digest; a hundred watches of one tag share one poller, whose
-// HEAD requests the registry's access log counts; a stopped registry gives an error
-// and recovery when it is back.
+// HEAD requests the registry's access log counts, and one more joining it has their
+// result at once; a stopped registry gives an error and recovery when it is back.
 func TestHubAgainstARealRegistry(t *testing.T) {
 	reg := testenv.StartRegistry(t, false)
 	d120 := reg.Push("hello", "1.2.0")
@@ -54,10 +54,20 @@ func TestHubAgainstARealRegistry(t *testing.T) {
 	waitResult(t, h, Key{Namespace: "ns", Name: "shared-99"}, func(r Result) bool { return r.Digest != "" })
 	time.Sleep(2 * time.Second)
 	heads := reg.Requests("HEAD", regexp.MustCompile(`^/v2/shared/manifests/stable$`))
-	rounds := int(time.Since(start)/(500*time.Millisecond)) + 2
+	// A round each 500 ms, the first at once, one more that the watches joining during
+	// the first woke (they were not yet listed in it), and one under way at the count.
+	rounds := int(time.Since(start)/(500*time.Millisecond)) + 3
 	t.Logf("100 watches of one tag: %d HEAD requests in %s", heads, time.Since(start).Round(time.Millisecond))
 	if heads == 0 || heads > rounds {
 		t.Errorf("%d HEAD requests for 100 watches in %s; want one per round (at most %d)", heads, time.Since(start), rounds)
+	}
+
+	// A watch joining a poller whose watches want the same has their result at once,
+	// not at the poller's next round.
+	late := Key{Namespace: "ns", Name: "shared-late"}
+	must(t, h.Subscribe(late, sharedSrc, mustWant(t, "stable", "", ""), time.Hour))
+	if r, ok := h.Result(late); !ok || r.Digest == "" {
+		t.Errorf("a watch joining with a want the poller knows: %+v, %v", r, ok)
 	}
 
 	// The registry stops: an error naming it; it comes back: the image again.

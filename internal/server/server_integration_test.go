@@ -63,15 +63,28 @@ func TestRegistryPushBecomesARelease(t *testing.T) {
 	must(t, c.Create(ctx, &ferryv1.ImageWatch{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
 		Spec: ferryv1.ImageWatchSpec{Repository: reg.Addr + "/hello", Semver: ">=1.0", Interval: &metav1.Duration{Duration: 10 * time.Minute},
 			Application: "hello", AutoRelease: true}}))
-	testenv.Eventually(t, 30*time.Second, func() error { // the first poll: nothing yet
-		iw := &ferryv1.ImageWatch{}
-		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello"}, iw))
-		if len(iw.Status.Conditions) == 0 || iw.Status.Conditions[0].Reason == "Polling" {
-			return fmt.Errorf("status %+v", iw.Status)
-		}
-		return nil
-	})
+	// A second watch of the repository, joining the first one's poller: it has the
+	// poller's result at once, and the push asks both to look.
+	must(t, c.Create(ctx, &ferryv1.ImageWatch{ObjectMeta: metav1.ObjectMeta{Name: "hello-mirror", Namespace: "default"},
+		Spec: ferryv1.ImageWatchSpec{Repository: reg.Addr + "/hello", Semver: ">=1.0", Interval: &metav1.Duration{Duration: 10 * time.Minute}, Application: "hello"}}))
+	for _, name := range []string{"hello", "hello-mirror"} {
+		testenv.Eventually(t, 30*time.Second, func() error { // the first poll: nothing yet
+			iw := &ferryv1.ImageWatch{}
+			must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, iw))
+			if len(iw.Status.Conditions) == 0 || iw.Status.Conditions[0].Reason == "Polling" {
+				return fmt.Errorf("%s: status %+v", name, iw.Status)
+			}
+			return nil
+		})
+	}
 
+	t.Cleanup(func() {
+		if t.Failed() {
+			iw := &ferryv1.ImageWatch{}
+			err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "hello"}, iw)
+			t.Logf("the server's log:\n%s\nthe ImageWatch (%v): annotations %v, status %+v", logs.String(), err, iw.Annotations, iw.Status)
+		}
+	})
 	pushed := time.Now()
 	reg.Push("hello", "1.2.0")
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -82,6 +95,14 @@ func TestRegistryPushBecomesARelease(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("the Release came %s after the push; want within 2 s", took)
 	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		iw := &ferryv1.ImageWatch{}
+		must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hello-mirror"}, iw))
+		if iw.Status.Tag != "1.2.0" {
+			return fmt.Errorf("hello-mirror: status %+v", iw.Status)
+		}
+		return nil
+	})
 
 	// Without the registry's token: refused, and logged without the body.
 	resp, err := http.Post(srv.URL+"/hooks/registry", "application/json", strings.NewReader(`{"events":[{"action":"push","target":{"repository":"hello"}}]}`))

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -47,14 +48,15 @@ type Reconciler struct {
 
 	hub     *imagewatch.Hub
 	changed chan event.TypedGenericEvent[*ferryv1.ImageWatch]
-	checked map[client.ObjectKey]string // the check-requested value last acted on
+	// checked holds, per watch, the check-requested value last acted on. Reconciles of
+	// different watches run at once (a push asks every watch of its repository to look).
+	checked sync.Map
 }
 
 // SetupWithManager registers the controller, and the hub whose pollers run while the
 // manager does.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.changed = make(chan event.TypedGenericEvent[*ferryv1.ImageWatch], 1024)
-	r.checked = map[client.ObjectKey]string{}
 	hubCtx, stop := context.WithCancel(context.Background())
 	r.hub = imagewatch.NewHub(hubCtx, func(k imagewatch.Key) {
 		select {
@@ -82,6 +84,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, iw); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.hub.Unsubscribe(req.NamespacedName)
+			r.checked.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -91,9 +94,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		setReady(iw, metav1.ConditionFalse, reasonOf(err), err.Error())
 		return ctrl.Result{}, r.save(ctx, base, iw)
 	}
-	if v := iw.Annotations[ferryv1.AnnotationCheckRequested]; v != "" && r.checked[req.NamespacedName] != v {
-		r.checked[req.NamespacedName] = v
-		r.hub.CheckNow(iw.Spec.Repository)
+	if v := iw.Annotations[ferryv1.AnnotationCheckRequested]; v != "" {
+		if last, _ := r.checked.Swap(req.NamespacedName, v); last != v {
+			r.hub.CheckNow(iw.Spec.Repository)
+		}
 	}
 	res, ok := r.hub.Result(req.NamespacedName)
 	if !ok {
