@@ -375,19 +375,24 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	if sd == nil {
 		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
-	if runsVersion(sd, f.release.Spec.Version) && sd.Spec.Replicas != nil && *sd.Spec.Replicas == 0 {
-		if sd.Status.ObservedGeneration < sd.Generation {
-			// Said as when it was written: a status write for this short wait would
-			// only delay the next look (the cache has to catch up with the write).
-			return handingOver(f), nil
+	full, found, err := unstructured.NestedInt64(t.stable.Object, "spec", "replicas")
+	if err != nil || !found {
+		full = 1
+	}
+	if runsVersion(sd, f.release.Spec.Version) && sd.Spec.Replicas != nil {
+		switch int64(*sd.Spec.Replicas) {
+		case full: // handed over by an earlier reconcile whose status was not written
+			return "", nil
+		case 0:
+			if sd.Status.ObservedGeneration < sd.Generation {
+				// Said as when it was written: a status write for this short wait would
+				// only delay the next look (the cache has to catch up with the write).
+				return handingOver(f), nil
+			}
+			// Its full size at once, before the promotion's deploy applies every object
+			// again (the others unchanged since the canary began), one after the other.
+			return "", scale(ctx, t.c, ns, sd.Name, int32(full))
 		}
-		// Its full size at once, before the promotion's deploy applies every object
-		// again (the others unchanged since the canary began), one after the other.
-		full, found, err := unstructured.NestedInt64(t.stable.Object, "spec", "replicas")
-		if err != nil || !found {
-			full = 1
-		}
-		return "", scale(ctx, t.c, ns, sd.Name, int32(full))
 	}
 	obj := t.stable.DeepCopy()
 	if err := unstructured.SetNestedField(obj.Object, int64(0), "spec", "replicas"); err != nil {
