@@ -44,9 +44,9 @@ import (
 type Options struct {
 	// MetricsAddr serves /metrics ("0" turns it off); ProbeAddr serves /healthz and /readyz.
 	MetricsAddr string
+	ProbeAddr   string
 	// PprofAddr serves Go's profiles when set.
 	PprofAddr string
-	ProbeAddr string
 	// LeaderElection lets several replicas run with one active; LeaderElectionNamespace
 	// holds the Lease.
 	LeaderElection          bool
