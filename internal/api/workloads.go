@@ -21,8 +21,8 @@ type WorkloadList struct {
 type Workload struct {
 	Application string `json:"application"`
 	Stage       string `json:"stage"`
-	// Cluster is the stage's target cluster (the ids joined by commas when it has
-	// several); Namespace is where the Release runs in it.
+	// Cluster is one of the stage's target clusters (a stage of several has a row for
+	// each); Namespace is where the Release runs in it.
 	Cluster   string `json:"cluster"`
 	Namespace string `json:"namespace,omitempty"`
 	Version   string `json:"version,omitempty"`
@@ -33,7 +33,8 @@ type Workload struct {
 	DeployedAt *metav1.Time `json:"deployedAt,omitempty"`
 }
 
-// listWorkloads is one row per application and stage, in name and stage order, those
+// listWorkloads is one row per application, stage and target cluster, in name, stage
+// and cluster order, those
 // whose application's name holds ?q= alone when given; a stage nothing was deployed to
 // yet has its row without a version.
 func (a *API) listWorkloads(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +61,8 @@ func (a *API) listWorkloads(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// workloads are the application's rows, one per stage.
+// workloads are the application's rows, one per stage and target cluster: a stage
+// deploys the same Release to each of its clusters.
 func workloads(ctx context.Context, c client.Reader, app *ferryv1.Application) ([]Workload, error) {
 	current := map[string]string{}
 	for _, st := range app.Status.Stages {
@@ -68,7 +70,7 @@ func workloads(ctx context.Context, c client.Reader, app *ferryv1.Application) (
 	}
 	rows := make([]Workload, 0, len(app.Spec.Stages))
 	for _, spec := range app.Spec.Stages {
-		row := Workload{Application: app.Name, Stage: spec.Name, Cluster: strings.Join(spec.Clusters, ",")}
+		row := Workload{Application: app.Name, Stage: spec.Name}
 		if name := current[spec.Name]; name != "" {
 			rel := &ferryv1.Release{}
 			err := c.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, rel, client.UnsafeDisableDeepCopy)
@@ -82,7 +84,10 @@ func workloads(ctx context.Context, c client.Reader, app *ferryv1.Application) (
 			}
 			fillWorkload(&row, app.Name, name, rel, proms.Items)
 		}
-		rows = append(rows, row)
+		for _, id := range spec.Clusters {
+			row.Cluster = id
+			rows = append(rows, row)
+		}
 	}
 	return rows, nil
 }

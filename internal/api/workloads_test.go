@@ -39,9 +39,11 @@ func TestWorkloads(t *testing.T) {
 		Status: ferryv1.ApplicationStatus{Stages: []ferryv1.StageStatus{{Name: "prod", CurrentRelease: "shop-1", CurrentVersion: "1.0.0"}}}}
 
 	rows := must(workloads(context.Background(), fakeCache(t, rel, p), app))
+	prod := `"namespace":"shop-prod","version":"1.0.0","release":"shop-1",` +
+		`"images":[{"name":"app","repository":"registry.test/shop","digest":"sha256:aa"}],"deployedAt":"2030-01-02T03:07:00Z"}`
 	want := `[{"application":"shop","stage":"dev","cluster":"local"},` +
-		`{"application":"shop","stage":"prod","cluster":"east,west","namespace":"shop-prod","version":"1.0.0","release":"shop-1",` +
-		`"images":[{"name":"app","repository":"registry.test/shop","digest":"sha256:aa"}],"deployedAt":"2030-01-02T03:07:00Z"}]`
+		`{"application":"shop","stage":"prod","cluster":"east",` + prod + `,` +
+		`{"application":"shop","stage":"prod","cluster":"west",` + prod + `]`
 	if got := jsonOf(t, rows); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
