@@ -79,6 +79,9 @@ func (r *Reconciler) holdAndFinish(ctx context.Context, f *facts, step, msg stri
 	if st == nil || (st.Phase != ferryv1.BlueGreenSwitched && st.Phase != ferryv1.BlueGreenFinishing) {
 		return true, 0, nil
 	}
+	if err := f.recordBegun(ctx, step); err != nil {
+		return false, 0, err
+	}
 	file, err := f.file()
 	if err != nil {
 		return false, 0, &invalidError{err.Error()}

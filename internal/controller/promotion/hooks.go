@@ -64,6 +64,9 @@ func (r *Reconciler) hooks(ctx context.Context, f *facts, step string, of func(*
 	if err := checkHookNames(step, hooks); err != nil {
 		return false, 0, err
 	}
+	if err := f.recordBegun(ctx, step); err != nil {
+		return false, 0, err
+	}
 	var done []string
 	for i, h := range hooks {
 		var ok bool

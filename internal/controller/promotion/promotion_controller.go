@@ -169,6 +169,9 @@ type facts struct {
 	loaded *appfile.File
 	// exactWait asks for the step's wait without jitter: a canary pause ends on time.
 	exactWait bool
+	// begun is the step this reconcile began whose status is written when it first
+	// acts (recordBegun), not before it ran.
+	begun string
 }
 
 // file reads the app file the Release was made with.
@@ -362,9 +365,13 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		}
 		// The first step of a reconcile that changes a cluster is recorded as started
 		// before it acts, so people see the Promotion start at once; later steps are
-		// written with the rest at the end (acting again on a restart is harmless).
+		// written with the rest at the end (acting again on a restart is harmless). A
+		// step that acts through hooks is recorded just before its first hook runs: one
+		// without hooks writes nothing of its own.
 		if first && actsOnCluster(s.name) && f.status != nil && !f.status.written {
-			if err := f.status.flush(ctx); err != nil {
+			if actsThroughHooks(s.name) {
+				f.begun = s.name
+			} else if err := f.status.flush(ctx); err != nil {
 				return false, ctrl.Result{}, err
 			}
 		}
@@ -392,6 +399,24 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 }
 
 // actsOnCluster reports whether a step changes a target cluster.
+// actsThroughHooks says whether a step's changes to a cluster are its hooks' (and, for
+// the tests step, a blue-green release's end).
+func actsThroughHooks(step string) bool {
+	switch step {
+	case ferryv1.StepPreDeploy, ferryv1.StepPostDeploy, ferryv1.StepTests, ferryv1.StepRollbackTests:
+		return true
+	}
+	return false
+}
+
+// recordBegun writes the status before a step that began in this reconcile first acts.
+func (f *facts) recordBegun(ctx context.Context, step string) error {
+	if f.begun != step || f.status == nil || f.status.written {
+		return nil
+	}
+	return f.status.flush(ctx)
+}
+
 func actsOnCluster(step string) bool {
 	switch step {
 	case ferryv1.StepPreDeploy, ferryv1.StepDeploy, ferryv1.StepPostDeploy, ferryv1.StepTests, ferryv1.StepRollback, ferryv1.StepRollbackTests:
