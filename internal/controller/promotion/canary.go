@@ -353,7 +353,7 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 		cs.Message = strings.Join(waiting, "; ")
 		// The Deployment controller's next sync is only a write away: it is not
 		// announced by an event (the old pods are still going), so it is polled.
-		return false, min(pollFor(ts), handOverPoll), nil
+		return false, handOverPoll(ts), nil
 	}
 	cs.Weight, cs.BaselineReplicas, cs.StableReplicasNow = 100, 0, 0
 	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
@@ -361,8 +361,16 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 }
 
 // handOverPoll is how often the handover looks whether the stable Deployment's
-// controller has seen its new template.
-const handOverPoll = 10 * time.Millisecond
+// controller has seen its new template: in the watched cache of the local cluster
+// often, through another cluster's API server less.
+func handOverPoll(ts []canaryTarget) time.Duration {
+	for _, t := range ts {
+		if !t.c.local {
+			return 100 * time.Millisecond
+		}
+	}
+	return 10 * time.Millisecond
+}
 
 // handOverIn gives one cluster's stable Deployment the new version with no pods, and
 // the baseline no pods; it returns what it waits for, or "" when the Deployment
