@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"context"
 	"os"
 	"time"
 
@@ -18,52 +19,32 @@ import (
 // NewCommand returns the bench verb.
 func NewCommand(s iostreams.Streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure Ferry on a running cluster"}
-	o := bench.Options{Out: s.Out}
-	engine := &cobra.Command{
-		Use:   "engine",
-		Short: "Release-to-promotion latency, memory and idle CPU with many applications, and time over a bare rollout (needs simulated nodes: ferry dev up --kwok-nodes 6)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if o.FerryBin == "" {
-				exe, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				o.FerryBin = exe
-			}
-			return bench.Engine(c.Context(), o)
-		},
-	}
+	engine, o := verb(s, "engine", "Release-to-promotion latency, memory and idle CPU with many applications, and time over a bare rollout (needs simulated nodes: ferry dev up --kwok-nodes 6)", bench.Engine)
 	f := engine.Flags()
-	f.StringVar(&o.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
 	f.IntVar(&o.Apps, "apps", 1000, "applications of three stages in the scale run")
 	f.IntVar(&o.LatencySamples, "latency-samples", 200, "releases timed for the latency")
 	f.DurationVar(&o.IdleFor, "idle-for", 60*time.Second, "how long idle CPU is measured")
-	co := bench.Options{Out: s.Out}
-	canary := &cobra.Command{
-		Use:   "canary",
-		Short: "Time canary releases of five simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s) from Release to verified (needs simulated nodes: ferry dev up --kwok-nodes 1)",
-		Args:  cobra.NoArgs,
+	canary, _ := verb(s, "canary", "Time canary releases of five simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s) from Release to verified (needs simulated nodes: ferry dev up --kwok-nodes 1)", bench.Canary)
+	argo, _ := verb(s, "argo-canary", "Time Argo Rollouts' own canary of five simulated pods (the shape of bench canary, no traffic routing) from the Rollout's update to fully promoted; builds its controller on first use (needs simulated nodes: ferry dev up --kwok-nodes 1)", bench.ArgoCanary)
+	cmd.AddCommand(engine, canary, argo)
+	return cmd
+}
+
+// verb is one benchmark with its --kubeconfig flag; it runs with this ferry binary as
+// the controller it starts, and returns its options for more flags.
+func verb(s iostreams.Streams, use, short string, run func(context.Context, bench.Options) error) (*cobra.Command, *bench.Options) {
+	o := &bench.Options{Out: s.Out}
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			exe, err := os.Executable()
 			if err != nil {
 				return err
 			}
-			co.FerryBin = exe
-			return bench.Canary(c.Context(), co)
+			o.FerryBin = exe
+			return run(c.Context(), *o)
 		},
 	}
-	canary.Flags().StringVar(&co.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
-	ao := bench.Options{Out: s.Out}
-	argo := &cobra.Command{
-		Use:   "argo-canary",
-		Short: "Time Argo Rollouts' own canary of five simulated pods (the shape of bench canary, no traffic routing) from the Rollout's update to fully promoted; builds its controller on first use (needs simulated nodes: ferry dev up --kwok-nodes 1)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return bench.ArgoCanary(c.Context(), ao)
-		},
-	}
-	argo.Flags().StringVar(&ao.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
-	cmd.AddCommand(engine, canary, argo)
-	return cmd
+	cmd.Flags().StringVar(&o.Kubeconfig, "kubeconfig", devcluster.DefaultConfig().AdminKubeconfig(), "kubeconfig of a cluster admin (default: the dev cluster's)")
+	return cmd, o
 }
