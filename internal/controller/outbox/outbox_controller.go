@@ -74,6 +74,8 @@ type Reconciler struct {
 	lastSwept time.Time
 	// exporters holds each OTLP sink's exporter by the sink's name.
 	exporters sync.Map
+	// threadLocks make finding or starting a delivery's Slack thread one at a time.
+	threadLocks stripedLocks
 }
 
 // ack is what acked holds.

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,41 +107,67 @@ func (r *Reconciler) sendSlack(ctx context.Context, p *ferryv1.Promotion, s Sink
 		slack.Channel = n.Slack.ChannelName
 		s.Slack = &slack
 	}
-	rel := &ferryv1.Release{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
-		return fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
-	}
-	key := ferryv1.AnnotationSlackThread + s.Name
-	thread := rel.Annotations[key]
-	if thread == "" {
-		// The cache may not have seen the thread an earlier stage's event started a moment
-		// ago: the API server's copy decides, or the delivery would get a second root.
-		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
-			return fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
-		}
-		thread = rel.Annotations[key]
-	}
-	if thread == "" {
-		root, err := r.messages().Slack(messages.Delivery, deliveryData(rel))
-		if err != nil {
-			return err
-		}
-		ts, err := r.postSlack(ctx, s, token, "", root)
-		if err != nil {
-			return err
-		}
-		thread = ts
-		patch := client.MergeFrom(rel.DeepCopy())
-		if rel.Annotations == nil {
-			rel.Annotations = map[string]string{}
-		}
-		rel.Annotations[key] = thread
-		if err := r.Patch(ctx, rel, patch); err != nil {
-			return fmt.Errorf("sink %s: keeping the thread on release %s: %w", s.Name, rel.Name, err)
-		}
+	thread, err := r.slackThread(ctx, p, s, token)
+	if err != nil {
+		return err
 	}
 	_, err = r.postSlack(ctx, s, token, thread, text)
 	return err
+}
+
+// slackThread is the delivery's thread in the sink's channel, started (and kept on the
+// Release) when it has none yet. Finding or starting it is one step per delivery and
+// sink at a time: two stages' events of one delivery told at once would otherwise
+// each find no thread and each start one.
+func (r *Reconciler) slackThread(ctx context.Context, p *ferryv1.Promotion, s Sink, token string) (string, error) {
+	unlock := r.threadLocks.lock(p.Namespace + "/" + p.Spec.Release + "/" + s.Name)
+	defer unlock()
+	rel := &ferryv1.Release{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
+		return "", fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
+	}
+	key := ferryv1.AnnotationSlackThread + s.Name
+	if thread := rel.Annotations[key]; thread != "" {
+		return thread, nil
+	}
+	// The cache may not have seen the thread an earlier stage's event started a moment
+	// ago: the API server's copy decides, or the delivery would get a second root.
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Release}, rel); err != nil {
+		return "", fmt.Errorf("sink %s: the release %s: %w", s.Name, p.Spec.Release, err)
+	}
+	if thread := rel.Annotations[key]; thread != "" {
+		return thread, nil
+	}
+	root, err := r.messages().Slack(messages.Delivery, deliveryData(rel))
+	if err != nil {
+		return "", err
+	}
+	thread, err := r.postSlack(ctx, s, token, "", root)
+	if err != nil {
+		return "", err
+	}
+	patch := client.MergeFrom(rel.DeepCopy())
+	if rel.Annotations == nil {
+		rel.Annotations = map[string]string{}
+	}
+	rel.Annotations[key] = thread
+	if err := r.Patch(ctx, rel, patch); err != nil {
+		return "", fmt.Errorf("sink %s: keeping the thread on release %s: %w", s.Name, rel.Name, err)
+	}
+	return thread, nil
+}
+
+// stripedLocks are a fixed number of mutexes a key is hashed to: keys that share one
+// wait for each other now and then, and memory stays bounded however many keys come.
+type stripedLocks [64]sync.Mutex
+
+// lock locks key's mutex and returns its unlock.
+func (l *stripedLocks) lock(key string) func() {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	mu := &l[h.Sum32()%uint32(len(l))]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // deliveryData is what the template of a delivery's thread root sees.
