@@ -111,11 +111,18 @@ func Canary(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(o.Out, "\ntimeline of the last run, from the Release's creation:\n")
 	tl.print(o.Out)
+	floor, err := e.canaryFloor(ctx, CanaryRuns)
+	if err != nil {
+		return fmt.Errorf("the canary's floor: %w", err)
+	}
+	slices.Sort(floor)
 	slices.Sort(total)
 	slices.Sort(deploy)
 	fmt.Fprintf(o.Out, "\ncanary of 5 simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s), %d runs:\n", len(total))
 	fmt.Fprintf(o.Out, "release created -> verified: min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
 		pct(total, 0), pct(total, 50), pct(total, 100), pct(total, 50)-canaryPauses, pct(total, 100)-canaryPauses)
+	fmt.Fprintf(o.Out, "the same rounds of pods and pauses on two bare ReplicaSets, scaled by the benchmark as soon as its watch saw each round done (the floor here): min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
+		pct(floor, 0), pct(floor, 50), pct(floor, 100), pct(floor, 50)-canaryPauses, pct(floor, 100)-canaryPauses)
 	fmt.Fprintf(o.Out, "deploy checkpoint (canary steps and promotion, second resolution): median %s\n", pct(deploy, 50))
 	return nil
 }

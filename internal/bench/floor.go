@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+)
+
+// The canary's floor is the benchmark canary's three rounds of pods (1, 3 and 5 of the
+// new version, the old version's ReplicaSet scaled to 4, 2 and 0 in the same moments)
+// and its two 1 s pauses, driven straight on two ReplicaSets by the benchmark itself as
+// soon as its watch shows a round done: no Deployment controller, no rollout controller.
+// It is what the ReplicaSet controller, the scheduler and kwok take on this cluster;
+// whatever controller runs this canary adds its own time on top.
+
+// floorNamespace is where the floor's ReplicaSets run (the bare rollouts' namespace).
+const floorNamespace = "bench-bare"
+
+// canaryFloor times runs of the canary's rounds on bare ReplicaSets, each from its first
+// write to the new version's five pods available and the old version's gone.
+func (e *env) canaryFloor(ctx context.Context, runs int) ([]time.Duration, error) {
+	rsw, err := e.watchReplicaSets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rsw.w.Stop()
+	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
+	stable := "floor-0"
+	if _, err := rss.Create(ctx, floorReplicaSet(stable, 5), metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	if err := rsw.until(ctx, func() bool { return rsw.available(stable) == 5 }); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for i := 1; i <= runs; i++ {
+		canary := fmt.Sprintf("floor-%d", i)
+		start := time.Now()
+		if err := e.floorRun(ctx, rsw, stable, canary); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(start))
+		if err := rss.Delete(ctx, stable, metav1.DeleteOptions{}); err != nil {
+			return nil, err
+		}
+		stable = canary // the next run's old version, as a promoted canary is
+	}
+	return out, nil
+}
+
+// floorRun is one canary: weights 20 and 60 with a 1 s pause after each, then all of it.
+func (e *env) floorRun(ctx context.Context, rsw *rsWatch, stable, canary string) error {
+	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
+	err := together(
+		func() error {
+			_, err := rss.Create(ctx, floorReplicaSet(canary, 1), metav1.CreateOptions{})
+			return err
+		},
+		func() error { return e.scaleRS(ctx, stable, 4) },
+	)
+	if err != nil {
+		return err
+	}
+	if err := rsw.until(ctx, func() bool { return rsw.available(canary) >= 1 }); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := together(func() error { return e.scaleRS(ctx, canary, 3) }, func() error { return e.scaleRS(ctx, stable, 2) }); err != nil {
+		return err
+	}
+	if err := rsw.until(ctx, func() bool { return rsw.available(canary) >= 3 }); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := together(func() error { return e.scaleRS(ctx, canary, 5) }, func() error { return e.scaleRS(ctx, stable, 0) }); err != nil {
+		return err
+	}
+	return rsw.until(ctx, func() bool { return rsw.available(canary) == 5 && rsw.pods(stable) == 0 })
+}
+
+func (e *env) scaleRS(ctx context.Context, name string, n int32) error {
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, n)
+	_, err := e.cs.AppsV1().ReplicaSets(floorNamespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// together runs the writes at once, as a controller sends a canary's and a stable's
+// scaling together, and returns the first error.
+func together(writes ...func() error) error {
+	errs := make(chan error, len(writes))
+	for _, w := range writes {
+		go func() { errs <- w() }()
+	}
+	var err error
+	for range writes {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+func floorReplicaSet(name string, replicas int32) *appsv1.ReplicaSet {
+	labels := map[string]string{"app": "floor", "rs": name}
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: floorNamespace},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+		},
+	}
+	rs.Spec.Template.Labels = labels
+	rs.Spec.Template.Spec.NodeSelector = map[string]string{"type": "kwok"}
+	rs.Spec.Template.Spec.Tolerations = tolerateKwok()
+	rs.Spec.Template.Spec.Containers = bareContainers()
+	rs.Spec.Template.Spec.Containers[0].Image = "127.0.0.1:5000/bench/floor:" + name
+	return rs
+}
+
+// rsWatch keeps the last status of the floor's ReplicaSets as its watch reports them.
+type rsWatch struct {
+	w    watch.Interface
+	last map[string]appsv1.ReplicaSetStatus
+}
+
+func (e *env) watchReplicaSets(ctx context.Context) (*rsWatch, error) {
+	w, err := e.cs.AppsV1().ReplicaSets(floorNamespace).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &rsWatch{w: w, last: map[string]appsv1.ReplicaSetStatus{}}, nil
+}
+
+func (r *rsWatch) available(name string) int32 { return r.last[name].AvailableReplicas }
+
+// pods is how many pods a ReplicaSet still has, terminating ones included.
+func (r *rsWatch) pods(name string) int32 { return r.last[name].Replicas }
+
+// until reads the watch until done holds, for at most a minute.
+func (r *rsWatch) until(ctx context.Context, done func() bool) error {
+	timeout := time.After(time.Minute)
+	for !done() {
+		select {
+		case ev, ok := <-r.w.ResultChan():
+			if !ok {
+				return errors.New("the watch of the floor's ReplicaSets ended")
+			}
+			if rs, isRS := ev.Object.(*appsv1.ReplicaSet); isRS {
+				r.last[rs.Name] = rs.Status
+			}
+		case <-timeout:
+			return errors.New("the floor's ReplicaSets did not get there within 1m")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
