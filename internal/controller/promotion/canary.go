@@ -373,8 +373,9 @@ func handOverPoll(ts []canaryTarget) time.Duration {
 }
 
 // handOverIn gives one cluster's stable Deployment the new version with no pods, and
-// the baseline no pods; it returns what it waits for, or "" when the Deployment
-// controller has seen both.
+// the baseline no pods; once the Deployment controller has seen that, it gives the
+// stable Deployment its full size. It returns what it waits for, or "" when the stable
+// Deployment has its full size.
 func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
 	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
 	if err != nil {
@@ -387,27 +388,43 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	if err != nil || !found {
 		full = 1
 	}
-	if runsVersion(sd, f.release.Spec.Version) && sd.Spec.Replicas != nil {
-		switch int64(*sd.Spec.Replicas) {
-		case full: // handed over by an earlier reconcile whose status was not written
-			return "", nil
-		case 0:
-			if sd.Status.ObservedGeneration < sd.Generation {
-				// Said as when it was written: a status write for this short wait would
-				// only delay the next look (the cache has to catch up with the write).
-				return handingOver(f), nil
-			}
-			// Its full size at once, before the promotion's deploy applies every object
-			// again (the others unchanged since the canary began), one after the other.
-			return "", scale(ctx, t.c, ns, sd.Name, int32(full))
+	version := f.release.Spec.Version
+	if !runsVersion(sd, version) || sd.Spec.Replicas == nil || (*sd.Spec.Replicas != 0 && int64(*sd.Spec.Replicas) != full) {
+		if err := r.emptyStable(ctx, f, t, ns); err != nil {
+			return "", err
+		}
+		if !t.c.local {
+			return handingOver(f), nil
+		}
+		// In the local cache the Deployment controller's answer shows within some tens
+		// of milliseconds: waiting for it here spares a status write and a requeue
+		// before the size can follow.
+		if sd = r.awaitEmptied(ctx, t.c, ns, sd.Name, version); sd == nil {
+			return handingOver(f), nil
 		}
 	}
+	if int64(*sd.Spec.Replicas) == full {
+		return "", nil // handed over by an earlier reconcile whose status was not written
+	}
+	if sd.Status.ObservedGeneration < sd.Generation {
+		// Said as when it was written: a status write for this short wait would only
+		// delay the next look (the cache has to catch up with the write).
+		return handingOver(f), nil
+	}
+	// Its full size at once, before the promotion's deploy applies every object again
+	// (the others unchanged since the canary began), one after the other.
+	return "", scale(ctx, t.c, ns, sd.Name, int32(full))
+}
+
+// emptyStable applies the new version's stable Deployment with no pods, and scales
+// the baseline to none.
+func (r *Reconciler) emptyStable(ctx context.Context, f *facts, t canaryTarget, ns string) error {
 	obj := t.stable.DeepCopy()
 	if err := unstructured.SetNestedField(obj.Object, int64(0), "spec", "replicas"); err != nil {
-		return "", fmt.Errorf("sizing the stable deployment: %w", err)
+		return fmt.Errorf("sizing the stable deployment: %w", err)
 	}
 	baseline := trackName(t.stable.GetName(), trackBaseline)
-	err = together([]func() error{
+	return together([]func() error{
 		func() error { return t.c.applier.Apply(ctx, obj) },
 		func() error {
 			if f.prom.Status.Canary.BaselineReplicas == 0 {
@@ -416,10 +433,29 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 			return client.IgnoreNotFound(scale(ctx, t.c, ns, baseline, 0))
 		},
 	})
-	if err != nil {
-		return "", err
+}
+
+// awaitEmptied reads the local cache for a short while until the Deployment
+// controller has seen the stable Deployment run version with no pods; nil when it has
+// not yet (the Promotion then looks again later).
+func (r *Reconciler) awaitEmptied(ctx context.Context, c *conn, ns, name, version string) *appsv1.Deployment {
+	giveUp := time.After(500 * time.Millisecond)
+	for {
+		sd, err := r.existing(ctx, c, ns, name)
+		if err != nil || sd == nil {
+			return nil
+		}
+		if runsVersion(sd, version) && ptr.Deref(sd.Spec.Replicas, 1) == 0 && sd.Status.ObservedGeneration >= sd.Generation {
+			return sd
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-giveUp:
+			return nil
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
-	return handingOver(f), nil
 }
 
 // handingOver says what the handover waits for.
