@@ -35,6 +35,8 @@ type poller struct {
 	ctxMu  sync.Mutex
 	// failures counts the rounds in a row that met an error: the backoff.
 	failures int
+	// quietUntil is when the registry's last Retry-After ends.
+	quietUntil time.Time
 }
 
 func newPoller(h *Hub, src Source) (*poller, error) {
@@ -66,16 +68,36 @@ func (p *poller) run(ctx context.Context) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.ctxMu.Unlock()
 	for {
-		wait := p.round(ctx)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !p.sleep(ctx, p.round(ctx)) {
 			return
-		case <-p.wake:
-			t.Stop()
-		case <-t.C:
 		}
+	}
+}
+
+// sleep waits until the next round, or less when woken, but never before a registry's
+// Retry-After has passed: a 429 asked for quiet, and a push to the registry or a watch
+// that joins does not end it. It reports false when the poller stops.
+func (p *poller) sleep(ctx context.Context, wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case <-p.wake:
+	}
+	quiet := time.Until(p.quietUntil)
+	if quiet <= 0 {
+		return true
+	}
+	q := time.NewTimer(quiet)
+	defer q.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-q.C:
+		return true
 	}
 }
 
@@ -138,12 +160,14 @@ func (p *poller) round(ctx context.Context) time.Duration {
 		results[s] = d
 	}
 	p.h.publish(results)
+	quiet := p.after.take()
+	p.quietUntil = time.Now().Add(quiet)
 	if !failed {
 		p.failures = 0
-		return every
+		return max(every, quiet)
 	}
 	p.failures++
-	return max(backoff(p.failures, every), p.after.take())
+	return max(backoff(p.failures, every), quiet)
 }
 
 // list reads every tag of the repository (the registry's pages followed).

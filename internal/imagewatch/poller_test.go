@@ -62,7 +62,8 @@ func TestRetryAfter(t *testing.T) {
 }
 
 // TestRateLimitedRegistryIsWaitedFor: a registry that answers 429 with Retry-After: 2
-// is not asked again before two seconds, though the interval is 100 ms.
+// is not asked again before two seconds, though the interval is 100 ms and the registry
+// says the repository changed (a push) meanwhile.
 func TestRateLimitedRegistryIsWaitedFor(t *testing.T) {
 	const digest = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 	var mu sync.Mutex
@@ -96,6 +97,13 @@ func TestRateLimitedRegistryIsWaitedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
+	for r, _ := h.Result(k); r.Reason != "RateLimited"; r, _ = h.Result(k) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not rate limited within 10 s: %+v", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.CheckNow(strings.TrimPrefix(srv.URL, "http://") + "/app")
 	for r, _ := h.Result(k); r.Digest != digest; r, _ = h.Result(k) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no digest within 10 s: %+v", r)
