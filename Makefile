@@ -54,7 +54,8 @@ bench-engine: build
 	bin/ferry bench engine; status=$$?; bin/ferry dev down; exit $$status
 
 ## bench-canary: canary releases of five simulated pods timed from Release to verified,
-## against the 2 s of pauses they hold (a fresh cluster, taken down afterwards).
+## against the 2 s of pauses they hold, and the same rounds of pods on bare ReplicaSets
+## as this cluster's floor (a fresh cluster, taken down afterwards).
 bench-canary: build
 	bin/ferry dev down
 	bin/ferry dev up --kwok-nodes 1
