@@ -31,6 +31,7 @@ import (
 	"ferry.dev/ferry/internal/admission"
 	"ferry.dev/ferry/internal/controller/application"
 	"ferry.dev/ferry/internal/controller/changerecord"
+	"ferry.dev/ferry/internal/controller/extension"
 	"ferry.dev/ferry/internal/controller/imagewatch"
 	"ferry.dev/ferry/internal/controller/outbox"
 	"ferry.dev/ferry/internal/controller/promotion"
@@ -193,6 +194,9 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err := (&changerecord.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ServiceNow: o.ServiceNow,
 		Events: mgr.GetEventRecorder("ferry-controller")}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the change record reconciler: %w", err)
+	}
+	if err := (&extension.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the extension reconciler: %w", err)
 	}
 	if err := (&imagewatch.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the image watch reconciler: %w", err)

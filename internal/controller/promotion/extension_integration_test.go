@@ -5,13 +5,16 @@ package promotion_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	answercli "ferry.dev/ferry/internal/cli/answer"
@@ -120,6 +123,31 @@ func TestExtensions(t *testing.T) {
 	}
 	if len(rv.callsTo("/silent")) != 1 {
 		t.Errorf("silent extension called %d times", len(rv.callsTo("/silent")))
+	}
+
+	// Each Extension's status counts the calls of its service and shows the latest.
+	wantStatus := map[string]string{
+		"perf":      "2 calls, 0 failed, last web-1-1-0-dev (web dev web-1-1-0) Succeeded: answered pass: p95 199 ms",
+		"silent":    "1 calls, 1 failed, last web-1-1-0-dev (web dev web-1-1-0) Failed: " + hookOf(p, ferryv1.StepPostDeploy, "ext.silent").Message,
+		"shop-only": "0 calls, 0 failed",
+		"prod-only": "0 calls, 0 failed",
+	}
+	for name, want := range wantStatus {
+		testenv.Eventually(t, 10*time.Second, func() error {
+			e := &ferryv1.Extension{}
+			must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, e))
+			got := fmt.Sprintf("%d calls, %d failed", e.Status.Calls, e.Status.Failed)
+			if l := e.Status.Last; l != nil {
+				got += fmt.Sprintf(", last %s (%s %s %s) %s: %s", l.Promotion, l.Application, l.Stage, l.Release, l.Phase, l.Message)
+			}
+			if got != want {
+				return fmt.Errorf("extension %s: %s; want %s", name, got, want)
+			}
+			if e.Status.ObservedGeneration != e.Generation {
+				return fmt.Errorf("extension %s: status of generation %d, at %d", name, e.Status.ObservedGeneration, e.Generation)
+			}
+			return nil
+		})
 	}
 }
 
