@@ -45,6 +45,8 @@ type Options struct {
 	IdleFor time.Duration
 	// Out receives progress lines and the report.
 	Out io.Writer
+	// PprofAddr, when set, is where the controller under benchmark serves its Go profiles.
+	PprofAddr string
 }
 
 // Namespace holds the benchmark's Ferry objects; the stages deploy to bench-STAGE.
@@ -164,8 +166,12 @@ func (e *env) startController(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.ctl = exec.Command(e.o.FerryBin, "controller", "--kubeconfig", e.o.Kubeconfig, "--namespace", Namespace,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", e.probe)
+	args := []string{"controller", "--kubeconfig", e.o.Kubeconfig, "--namespace", Namespace,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", e.probe}
+	if e.o.PprofAddr != "" {
+		args = append(args, "--pprof-bind-address", e.o.PprofAddr)
+	}
+	e.ctl = exec.Command(e.o.FerryBin, args...)
 	e.ctl.Stdout, e.ctl.Stderr = logFile, logFile
 	if err := e.ctl.Start(); err != nil {
 		return err

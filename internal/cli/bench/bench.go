@@ -16,6 +16,8 @@ import (
 	"ferry.dev/ferry/internal/devcluster"
 )
 
+const pprofUsage = "serve the Go profiles of the Ferry controller under benchmark here (HOST:PORT; off when empty)"
+
 // NewCommand returns the bench verb.
 func NewCommand(s iostreams.Streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure Ferry on a running cluster"}
@@ -24,7 +26,9 @@ func NewCommand(s iostreams.Streams) *cobra.Command {
 	f.IntVar(&o.Apps, "apps", 1000, "applications of three stages in the scale run")
 	f.IntVar(&o.LatencySamples, "latency-samples", 200, "releases timed for the latency")
 	f.DurationVar(&o.IdleFor, "idle-for", 60*time.Second, "how long idle CPU is measured")
-	canary, _ := verb(s, "canary", "Time canary releases of five simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s) from Release to verified (needs simulated nodes: ferry dev up --kwok-nodes 1)", bench.Canary)
+	f.StringVar(&o.PprofAddr, "pprof-bind-address", "", pprofUsage)
+	canary, co := verb(s, "canary", "Time canary releases of five simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s) from Release to verified (needs simulated nodes: ferry dev up --kwok-nodes 1)", bench.Canary)
+	canary.Flags().StringVar(&co.PprofAddr, "pprof-bind-address", "", pprofUsage)
 	argo, _ := verb(s, "argo-canary", "Time Argo Rollouts' own canary of five simulated pods (the shape of bench canary, no traffic routing) from the Rollout's update to fully promoted; builds its controller on first use (needs simulated nodes: ferry dev up --kwok-nodes 1)", bench.ArgoCanary)
 	cmd.AddCommand(engine, canary, argo)
 	return cmd
