@@ -16,6 +16,7 @@ import (
 	"ferry.dev/ferry/internal/devcluster"
 )
 
+// pprofUsage is the help of the verbs that start a Ferry controller of their own.
 const pprofUsage = "serve the Go profiles of the Ferry controller under benchmark here (HOST:PORT; off when empty)"
 
 // NewCommand returns the bench verb.
