@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -121,4 +123,89 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) err
 		return fmt.Errorf("applying %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
+}
+
+// Ref names one applied object; its version only says how to reach it.
+type Ref struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// RefOf is the reference of an object; one without a namespace is in ns (where Apply
+// puts it, unless its kind is cluster-wide).
+func RefOf(obj *unstructured.Unstructured, ns string) Ref {
+	gvk := obj.GroupVersionKind()
+	if o := obj.GetNamespace(); o != "" {
+		ns = o
+	}
+	return Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: ns, Name: obj.GetName()}
+}
+
+// Key identifies the object whatever its version.
+func (r Ref) Key() string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+// Same reports whether two references name one object.
+func (r Ref) Same(o Ref) bool { return r.Key() == o.Key() }
+
+func (r Ref) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// DeleteIfApplied deletes the object when this Applier's field manager still applies
+// it, and reports whether it did. An object already gone, of a kind no longer served,
+// or that another manager applies now is left alone.
+func (a *Applier) DeleteIfApplied(ctx context.Context, ref Ref) (bool, error) {
+	ri, err := a.resource(ref)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	got, err := ri.Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !a.applies(got) {
+		return false, nil
+	}
+	policy := metav1.DeletePropagationBackground
+	uid := got.GetUID()
+	// The uid makes sure the object deleted is the one looked at, not one made since.
+	err = ri.Delete(ctx, ref.Name, metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// applies reports whether this Applier's field manager applies fields of the object.
+func (a *Applier) applies(obj *unstructured.Unstructured) bool {
+	for _, m := range obj.GetManagedFields() {
+		if m.Manager == a.manager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
+// resource is the client of the referenced object's kind, in its namespace.
+func (a *Applier) resource(ref Ref) (dynamic.ResourceInterface, error) {
+	mapping, err := a.mapper.RESTMapping(schema.GroupKind{Group: ref.Group, Kind: ref.Kind}, ref.Version)
+	if err != nil {
+		return nil, err
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return a.dyn.Resource(mapping.Resource).Namespace(ref.Namespace), nil
+	}
+	return a.dyn.Resource(mapping.Resource), nil
 }

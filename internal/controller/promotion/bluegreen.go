@@ -56,7 +56,7 @@ func (r *Reconciler) deployBlueGreen(ctx context.Context, f *facts, bg *appfile.
 		if replicas == 0 {
 			return r.deploy(ctx, f, ferryv1.StepDeploy)
 		}
-		if err := r.startPreview(ctx, ts, ns, version, replicas); err != nil {
+		if err := r.startPreview(ctx, ts, f.app.Name, ns, version, replicas); err != nil {
 			return false, 0, err
 		}
 		st = &ferryv1.BlueGreenStatus{Phase: ferryv1.BlueGreenPreviewing, PreviousVersion: version, ActiveVersion: version, Replicas: replicas}
@@ -140,13 +140,13 @@ func (r *Reconciler) switchBack(ctx context.Context, f *facts) error {
 
 // startPreview applies the objects beside the stable Deployment, with the active Service
 // pinned to the running version, and the preview Deployment and Service.
-func (r *Reconciler) startPreview(ctx context.Context, ts []canaryTarget, ns, version string, replicas int32) error {
+func (r *Reconciler) startPreview(ctx context.Context, ts []canaryTarget, app, ns, version string, replicas int32) error {
 	for _, t := range ts {
 		objs, err := previewObjects(t, version, replicas)
 		if err != nil {
 			return err
 		}
-		if err := apply(ctx, t.c.applier, ns, nil, objs); err != nil {
+		if err := apply(ctx, t.c, t.rendered(app, ns), nil, objs); err != nil {
 			return err
 		}
 	}
@@ -330,6 +330,7 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 		setMessage(f.prom, step, msg+"; blue-green: "+st.Message)
 		return false, pollFor(ts), nil
 	}
+	var pruned []string
 	for _, t := range ts {
 		if err := t.c.applier.Apply(ctx, activeService(t)); err != nil {
 			return false, 0, err
@@ -337,9 +338,19 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 		if err := removeTrack(ctx, t.c, ns, t.stable.GetName(), trackPreview); err != nil {
 			return false, 0, err
 		}
+		note, err := prune(ctx, t.id, t.c, t.rendered(f.app.Name, ns))
+		if err != nil {
+			return false, 0, err
+		}
+		if note != "" {
+			pruned = append(pruned, note)
+		}
 	}
 	st.Phase = ferryv1.BlueGreenFinished
 	st.Message = fmt.Sprintf("%s runs in the stable deployment; %s scaled down", st.ActiveVersion, st.PreviousVersion)
+	if len(pruned) > 0 {
+		st.Message += "; " + strings.Join(pruned, "; ")
+	}
 	setMessage(f.prom, step, msg+"; blue-green: "+st.Message)
 	return true, 0, nil
 }

@@ -59,6 +59,12 @@ type canaryTarget struct {
 	route *unstructured.Unstructured
 }
 
+// rendered is the target's render: the stable Deployment and the others, as the
+// application's inventory records them (a canary's or a preview's own objects are not).
+func (t canaryTarget) rendered(app, ns string) rendered {
+	return rendered{app: app, ns: ns, objs: append([]*unstructured.Unstructured{t.stable}, t.others...)}
+}
+
 // canaryPlan is how a canary or an A/B test runs: its steps, whether baseline pods run
 // beside it, and for an A/B test what marks a request.
 type canaryPlan struct {
@@ -220,7 +226,7 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 				return nil, err
 			}
 		}
-		if err := apply(ctx, t.c.applier, ns, nil, append(append([]*unstructured.Unstructured(nil), objs...), cd)); err != nil {
+		if err := apply(ctx, t.c, t.rendered(f.app.Name, ns), nil, append(append([]*unstructured.Unstructured(nil), objs...), cd)); err != nil {
 			return nil, err
 		}
 	}

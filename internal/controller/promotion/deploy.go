@@ -17,6 +17,7 @@ import (
 	"ferry.dev/ferry/internal/appfile"
 	"ferry.dev/ferry/internal/canary"
 	"ferry.dev/ferry/internal/clusters"
+	"ferry.dev/ferry/internal/inventory"
 	"ferry.dev/ferry/internal/kubeapply"
 	"ferry.dev/ferry/internal/preview"
 	"ferry.dev/ferry/internal/render"
@@ -84,6 +85,8 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
 	local := true
+	renders := map[string]rendered{}
+	conns := map[string]*conn{}
 	for _, id := range f.stage.Clusters {
 		cl, c, err := r.connect(ctx, f.prom.Namespace, id)
 		if err != nil {
@@ -99,13 +102,15 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 			return false, 0, err
 		}
 		notes = append(notes, skipped...)
+		rd := rendered{app: f.app.Name, ns: ns, objs: objs}
+		renders[id], conns[id] = rd, c
 		if checkpoint(f.prom, step).Applied == nil {
 			if nsLabels != nil {
 				if err := ownPreview(ctx, c, ns, f.app.Name, id); err != nil {
 					return false, 0, err
 				}
 			}
-			if err := apply(ctx, c.applier, ns, nsLabels, objs); err != nil {
+			if err := apply(ctx, c, rd, nsLabels, objs); err != nil {
 				return false, 0, err
 			}
 		}
@@ -149,6 +154,15 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	// goes once the stable one runs the version.
 	if err := r.removeCanaries(ctx, f, file.App.Build.Artifact); err != nil {
 		return false, 0, err
+	}
+	for _, id := range f.stage.Clusters {
+		note, err := prune(ctx, id, conns[id], renders[id])
+		if err != nil {
+			return false, 0, err
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
 	}
 	msg := fmt.Sprintf("%s rolled out to %s", f.release.Spec.Version, strings.Join(f.stage.Clusters, ", "))
 	if len(notes) > 0 {
@@ -251,21 +265,53 @@ func served(ap *kubeapply.Applier, objs []*unstructured.Unstructured) ([]*unstru
 	return keep, skipped, nil
 }
 
-// apply creates the namespace and server-side applies the objects.
-func apply(ctx context.Context, ap *kubeapply.Applier, ns string, labels map[string]string, objs []*unstructured.Unstructured) error {
-	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+// apply creates the namespace, adds the render to the application's inventory there
+// (before any of it is applied, so that nothing applied goes unrecorded), and
+// server-side applies the objects: the render's, and a canary's or preview's own.
+func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string, objs []*unstructured.Unstructured) error {
+	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": rec.ns}}}
 	if len(labels) > 0 {
 		nsObj.SetLabels(labels)
 	}
-	if err := ap.Apply(ctx, nsObj); err != nil {
+	if err := c.applier.Apply(ctx, nsObj); err != nil {
+		return err
+	}
+	if err := rec.inventory(c).Remember(ctx, rec.refs()); err != nil {
 		return err
 	}
 	for _, o := range objs {
-		if err := ap.Apply(ctx, o); err != nil {
+		if err := c.applier.Apply(ctx, o); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rendered is what a deploy renders for an application into one namespace of a cluster.
+type rendered struct {
+	app, ns string
+	objs    []*unstructured.Unstructured
+}
+
+func (rd rendered) refs() []kubeapply.Ref { return inventory.Refs(rd.objs, rd.ns) }
+
+// inventory is the record of the application's objects in the namespace of cluster c.
+func (rd rendered) inventory(c *conn) inventory.Record {
+	return inventory.Record{CS: c.cs, Applier: c.applier, NS: rd.ns, App: rd.app}
+}
+
+// prune deletes, once the render runs, what earlier renders applied and this one lacks;
+// it returns a note of what went, "" when nothing did.
+func prune(ctx context.Context, id string, c *conn, rd rendered) (string, error) {
+	gone, err := rd.inventory(c).Prune(ctx, rd.refs())
+	if err != nil || len(gone) == 0 {
+		return "", err
+	}
+	names := make([]string, len(gone))
+	for i, g := range gone {
+		names[i] = g.String()
+	}
+	return fmt.Sprintf("%s: deleted what the render no longer has: %s", id, strings.Join(names, ", ")), nil
 }
 
 func optional(group string) bool {
