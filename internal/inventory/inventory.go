@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,20 +48,60 @@ type Record struct {
 	CS      kubernetes.Interface
 	Applier *kubeapply.Applier
 	NS, App string
+	// Known, when set, keeps what this process last read or wrote of each record in the
+	// cluster (by namespace and application), so that a deploy whose objects the record
+	// already holds reads nothing. Where it is behind (someone deleted the record), an
+	// object may go unrecorded and is then never deleted, which is safe: a deletion
+	// always reads the record afresh, and a record found missing is read again next time.
+	Known *sync.Map
 }
 
 // Remember adds the objects about to be applied to the record (it writes only when one
 // is new to it).
 func (r Record) Remember(ctx context.Context, refs []kubeapply.Ref) error {
+	refs = normal(slices.Clone(refs))
+	if known, ok := r.known(); ok && holds(known, refs) {
+		return nil
+	}
 	held, found, err := r.read(ctx)
 	if err != nil {
 		return err
 	}
 	all := normal(append(slices.Clone(held), refs...))
 	if found && slices.Equal(all, held) {
+		r.store(held)
 		return nil
 	}
 	return r.write(ctx, all, found)
+}
+
+// holds reports whether every one of refs is in held.
+func holds(held, refs []kubeapply.Ref) bool {
+	for _, ref := range refs {
+		if !slices.ContainsFunc(held, ref.Same) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Record) key() string { return r.NS + "/" + r.App }
+
+func (r Record) known() ([]kubeapply.Ref, bool) {
+	if r.Known == nil {
+		return nil, false
+	}
+	v, ok := r.Known.Load(r.key())
+	if !ok {
+		return nil, false
+	}
+	return v.([]kubeapply.Ref), true
+}
+
+func (r Record) store(refs []kubeapply.Ref) {
+	if r.Known != nil {
+		r.Known.Store(r.key(), refs)
+	}
 }
 
 // Prune deletes the recorded objects that refs, the render that now runs, lacks, and
@@ -68,9 +109,10 @@ func (r Record) Remember(ctx context.Context, refs []kubeapply.Ref) error {
 func (r Record) Prune(ctx context.Context, refs []kubeapply.Ref) ([]kubeapply.Ref, error) {
 	held, found, err := r.read(ctx)
 	if err != nil || !found {
+		r.forget()
 		return nil, err
 	}
-	refs = normal(refs)
+	refs = normal(slices.Clone(refs))
 	var deleted []kubeapply.Ref
 	for _, h := range held {
 		if slices.ContainsFunc(refs, h.Same) {
@@ -85,6 +127,7 @@ func (r Record) Prune(ctx context.Context, refs []kubeapply.Ref) ([]kubeapply.Re
 		}
 	}
 	if slices.Equal(held, refs) {
+		r.store(held)
 		return deleted, nil
 	}
 	return deleted, r.write(ctx, refs, true)
@@ -121,9 +164,17 @@ func (r Record) write(ctx context.Context, refs []kubeapply.Ref, exists bool) er
 		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
 	}
 	if err != nil {
+		r.forget()
 		return fmt.Errorf("writing the inventory %s/%s: %w", r.NS, Name(r.App), err)
 	}
+	r.store(refs)
 	return nil
+}
+
+func (r Record) forget() {
+	if r.Known != nil {
+		r.Known.Delete(r.key())
+	}
 }
 
 // normal sorts refs and drops repeats (the same object under another version too).

@@ -297,7 +297,7 @@ func (rd rendered) refs() []kubeapply.Ref { return inventory.Refs(rd.objs, rd.ns
 
 // inventory is the record of the application's objects in the namespace of cluster c.
 func (rd rendered) inventory(c *conn) inventory.Record {
-	return inventory.Record{CS: c.cs, Applier: c.applier, NS: rd.ns, App: rd.app}
+	return inventory.Record{CS: c.cs, Applier: c.applier, NS: rd.ns, App: rd.app, Known: &c.inventories}
 }
 
 // prune deletes, once the render runs, what earlier renders applied and this one lacks;

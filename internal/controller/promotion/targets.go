@@ -25,6 +25,8 @@ type conn struct {
 	// local is the cluster the controller runs in, whose Deployments the manager's
 	// cache watches: their changes wake the Promotion, so it need not poll.
 	local bool
+	// inventories is what this process knows of the applications' inventories there.
+	inventories sync.Map
 }
 
 // conns keeps one conn per target cluster and credentials.
