@@ -95,7 +95,8 @@ func (e *clusterEnv) checkSlack(t *testing.T, s *fakeSlack) {
 			}
 			threads[roots[m.Thread]] = append(threads[roots[m.Thread]], m.Text)
 		}
-		if len(threads) != 2 || len(threads["delivery of hello 3.1.0 started"]) == 0 || len(threads["delivery of hello 3.0.0 started"]) < 10 {
+		// Complete: 3.0.0's ten replies, and 3.1.0's through its rollback (its last).
+		if len(threads) != 2 || !slices.ContainsFunc(threads["delivery of hello 3.1.0 started"], rolledBackInDev) || len(threads["delivery of hello 3.0.0 started"]) < 10 {
 			return fmt.Errorf("threads so far: %q", threads)
 		}
 		return nil
@@ -130,9 +131,11 @@ func (e *clusterEnv) checkSlack(t *testing.T, s *fakeSlack) {
 			}
 		}
 	}
-	rolled := slices.IndexFunc(threads["delivery of hello 3.1.0 started"], func(r string) bool { return strings.HasPrefix(r, "rolled back in dev: ") })
-	if rolled < 0 {
-		t.Errorf("3.1.0's thread: %q, want a reply saying dev rolled back and why", threads["delivery of hello 3.1.0 started"])
+	if got := threads["delivery of hello 3.1.0 started"]; len(got) == 0 || got[0] != "deploying to dev" || !rolledBackInDev(got[len(got)-1]) {
+		t.Errorf("3.1.0's thread: %q, want deploying to dev, then a reply saying dev rolled back and why", got)
 	}
 	t.Logf("Slack: %d messages in 2 threads: %q", len(s.messages), threads)
 }
+
+// rolledBackInDev reports whether a reply says dev rolled back (and why).
+func rolledBackInDev(reply string) bool { return strings.HasPrefix(reply, "rolled back in dev: ") }
