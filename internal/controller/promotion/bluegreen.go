@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
@@ -381,18 +380,16 @@ func pollFor(ts []canaryTarget) time.Duration {
 	return localPoll
 }
 
-// removeTrack deletes a track's Deployment and its Service, if it has one.
+// removeTrack deletes a track's Deployment, then its Service if it has one (the pods
+// go first: a route or client still sent to the Service meets terminating pods that
+// serve out their preStop sleep, not a Service that is gone).
 func removeTrack(ctx context.Context, c *conn, ns, stable, track string) error {
 	policy := metav1.DeletePropagationBackground
 	name := trackName(stable, track)
-	// Together: a canary without a route has no Service, and its absence is a round
-	// trip the Deployment's deletion need not wait for.
-	return together([]func() error{
-		func() error {
-			return client.IgnoreNotFound(c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}))
-		},
-		func() error { return removeService(ctx, c, ns, name) },
-	})
+	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return removeService(ctx, c, ns, name)
 }
 
 // removeService deletes a Service if it is there.
