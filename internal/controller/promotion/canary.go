@@ -112,9 +112,9 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 		}
 		r.announce(f, 0, steps[0])
 	}
-	// After the last step the canary takes every request (the stable Deployment goes to
-	// no pods) before the stable Deployment takes the new version: the handover then
-	// starts pods from none, with no old pods to wait for.
+	// After the last step the canary, grown to the full size, takes every request (the
+	// stable Deployment goes to no pods) before the stable Deployment takes the new
+	// version: the handover then starts pods from none, with no old pods to wait for.
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		st := steps[cs.Step]
@@ -329,13 +329,16 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 }
 
 // handOver is the last weight of a canary that splits traffic by pods: every request
-// to the new version. The stable Deployment takes the new version's template with no
-// pods, so its old pods go and the canary's carry every request; once its controller
-// has seen that, it gets its full size and its new pods start at once. Scaling the
-// canary to the full size first made the stable's new pods wait for the canary's: one
-// more round of pods. The size and the template are not changed in one write while old
-// pods run: the Deployment controller takes a new size first, with the old template,
-// and would start old pods.
+// to the new version, with no moment of fewer pods ready than the stable size. The
+// canary grows to the full size first, beside the stable pods; once its pods are all
+// available, the stable Deployment's old pods go (and the baseline's), so the canary's
+// carry every request at full strength; once the Deployment controller has seen that,
+// the stable Deployment takes the new version at its full size in one write, and its
+// new pods start beside the canary's (which go when they are available, after the
+// deploy step). The stable's size and template are not changed in one write while its
+// old pods run: the Deployment controller takes a new size first, with the old
+// template, and would start old pods; with none left it makes the new version's
+// ReplicaSet at the full size at once.
 func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
 	ns, err := f.namespace()
@@ -361,14 +364,14 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 		// announced by an event (the old pods are still going), so it is polled.
 		return false, handOverPoll(ts), nil
 	}
-	cs.Weight, cs.BaselineReplicas, cs.StableReplicasNow = 100, 0, 0
+	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = 100, cs.StableReplicas, 0, 0
 	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
 	return true, 0, nil
 }
 
 // handOverPoll is how often the handover looks whether the stable Deployment's
-// controller has seen its new template: in the watched cache of the local cluster
-// often, through another cluster's API server less.
+// controller has seen its new size: in the watched cache of the local cluster often,
+// through another cluster's API server less.
 func handOverPoll(ts []canaryTarget) time.Duration {
 	for _, t := range ts {
 		if !t.c.local {
@@ -378,10 +381,10 @@ func handOverPoll(ts []canaryTarget) time.Duration {
 	return 10 * time.Millisecond
 }
 
-// handOverIn gives one cluster's stable Deployment the new version with no pods, and
-// the baseline no pods; once the Deployment controller has seen that, it gives the
-// stable Deployment its full size. It returns what it waits for, or "" when the stable
-// Deployment has its full size.
+// handOverIn takes one cluster a step further through the handover: the canary at
+// the full size, then the stable and baseline Deployments with no pods, then the stable
+// Deployment on the new version at the full size. It returns what it waits for, or ""
+// when the stable Deployment has the new version at its full size.
 func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
 	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
 	if err != nil {
@@ -395,43 +398,60 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 		full = 1
 	}
 	version := f.release.Spec.Version
-	if !runsVersion(sd, version) || sd.Spec.Replicas == nil || (*sd.Spec.Replicas != 0 && int64(*sd.Spec.Replicas) != full) {
+	if runsVersion(sd, version) && int64(ptr.Deref(sd.Spec.Replicas, 1)) == full {
+		return "", nil // handed over by an earlier reconcile whose status was not written
+	}
+	if msg, err := r.fullCanary(ctx, t, ns, int32(full)); err != nil || msg != "" {
+		return msg, err
+	}
+	if ptr.Deref(sd.Spec.Replicas, 1) != 0 {
 		if err := r.emptyStable(ctx, f, t, ns); err != nil {
 			return "", err
 		}
 		if !t.c.local {
-			return handingOver(f), nil
+			return handingOver, nil
 		}
 		// In the local cache the Deployment controller's answer shows within some tens
 		// of milliseconds: waiting for it here spares a status write and a requeue
-		// before the size can follow.
-		if sd = r.awaitEmptied(ctx, t.c, ns, sd.Name, version); sd == nil {
-			return handingOver(f), nil
+		// before the new version can follow.
+		if sd = r.awaitEmptied(ctx, t.c, ns, sd.Name); sd == nil {
+			return handingOver, nil
 		}
-	}
-	if int64(*sd.Spec.Replicas) == full {
-		return "", nil // handed over by an earlier reconcile whose status was not written
 	}
 	if sd.Status.ObservedGeneration < sd.Generation {
 		// Said as when it was written: a status write for this short wait would only
 		// delay the next look (the cache has to catch up with the write).
-		return handingOver(f), nil
+		return handingOver, nil
 	}
-	// Its full size at once, before the promotion's deploy applies every object again
-	// (the others unchanged since the canary began), one after the other.
-	return "", scale(ctx, t.c, ns, sd.Name, int32(full))
+	// The new version at its full size at once, before the promotion's deploy applies
+	// every object again (the others unchanged since the canary began).
+	return "", t.c.applier.Apply(ctx, t.stable)
 }
 
-// emptyStable applies the new version's stable Deployment with no pods, and scales
-// the baseline to none.
-func (r *Reconciler) emptyStable(ctx context.Context, f *facts, t canaryTarget, ns string) error {
-	obj := t.stable.DeepCopy()
-	if err := unstructured.SetNestedField(obj.Object, int64(0), "spec", "replicas"); err != nil {
-		return fmt.Errorf("sizing the stable deployment: %w", err)
+// fullCanary brings the canary Deployment to the full size; it returns what it waits
+// for, or "" when all its pods are available.
+func (r *Reconciler) fullCanary(ctx context.Context, t canaryTarget, ns string, full int32) (string, error) {
+	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), TrackCanary))
+	if err != nil {
+		return "", err
 	}
+	if cd == nil {
+		return "", fmt.Errorf("%w: the canary deployment %s/%s is gone", errStepFailed, ns, trackName(t.stable.GetName(), TrackCanary))
+	}
+	if ptr.Deref(cd.Spec.Replicas, 1) != full {
+		return fmt.Sprintf("canary scaling to %d before the stable pods go", full), scale(ctx, t.c, ns, cd.Name, full)
+	}
+	if done, msg := r.canaryComplete(ctx, t.c, cd); !done {
+		return "canary: " + msg, nil
+	}
+	return "", nil
+}
+
+// emptyStable scales the stable and the baseline Deployments to no pods.
+func (r *Reconciler) emptyStable(ctx context.Context, f *facts, t canaryTarget, ns string) error {
 	baseline := trackName(t.stable.GetName(), trackBaseline)
 	return together([]func() error{
-		func() error { return t.c.applier.Apply(ctx, obj) },
+		func() error { return scale(ctx, t.c, ns, t.stable.GetName(), 0) },
 		func() error {
 			if f.prom.Status.Canary.BaselineReplicas == 0 {
 				return nil
@@ -442,16 +462,16 @@ func (r *Reconciler) emptyStable(ctx context.Context, f *facts, t canaryTarget, 
 }
 
 // awaitEmptied reads the local cache for a short while until the Deployment
-// controller has seen the stable Deployment run version with no pods; nil when it has
-// not yet (the Promotion then looks again later).
-func (r *Reconciler) awaitEmptied(ctx context.Context, c *conn, ns, name, version string) *appsv1.Deployment {
+// controller has seen the stable Deployment with no pods; nil when it has not yet (the
+// Promotion then looks again later).
+func (r *Reconciler) awaitEmptied(ctx context.Context, c *conn, ns, name string) *appsv1.Deployment {
 	giveUp := time.After(500 * time.Millisecond)
 	for {
 		sd, err := r.existing(ctx, c, ns, name)
 		if err != nil || sd == nil {
 			return nil
 		}
-		if runsVersion(sd, version) && ptr.Deref(sd.Spec.Replicas, 1) == 0 && sd.Status.ObservedGeneration >= sd.Generation {
+		if ptr.Deref(sd.Spec.Replicas, 1) == 0 && sd.Status.ObservedGeneration >= sd.Generation {
 			return sd
 		}
 		select {
@@ -464,10 +484,8 @@ func (r *Reconciler) awaitEmptied(ctx context.Context, c *conn, ns, name, versio
 	}
 }
 
-// handingOver says what the handover waits for.
-func handingOver(f *facts) string {
-	return "the stable deployment takes " + f.release.Spec.Version + " with no pods"
-}
+// handingOver says what the handover waits for once the canary has the full size.
+const handingOver = "the stable deployment's old pods go"
 
 // tracks are the pod counts of a canary release in one cluster.
 type tracks struct{ canary, baseline, stable int32 }

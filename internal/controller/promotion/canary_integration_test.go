@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -37,8 +40,9 @@ deploy:
 // TestCanaryWaitsForAPersonToResume runs a canary whose second step is a pause without a
 // duration. 1.0.0 is the stage's first release: a plain rollout. 1.1.0 starts a canary
 // Deployment of one pod beside one stable pod and waits; the API server refuses a resume
-// in another's name; the user's own resume lets it go on, the stable Deployment takes
-// 1.1.0 at full size and the canary goes. The API server has no deployment controller:
+// in another's name; the user's own resume lets it go on: the canary grows to the full
+// size, only then do the stable pods go, the stable Deployment takes 1.1.0 at full size
+// and the canary goes. The API server has no deployment controller:
 // a loop of the test reports each Deployment rolled out at its size.
 func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
@@ -90,9 +94,13 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 		!strings.Contains(err.Error(), "spec.resume.user must be the requesting user, ann") {
 		t.Errorf("resume in another's name: %v", err)
 	}
+	w, err := cs.AppsV1().Deployments("web-canary").Watch(ctx, metav1.ListOptions{ResourceVersion: stable.ResourceVersion})
+	must(t, err)
 	_, err = approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req)
 	must(t, err)
 	p = waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	checkNoDip(t, w.ResultChan(), canary.Status.AvailableReplicas, 2)
+	w.Stop()
 	if p.Spec.Resume == nil || p.Spec.Resume.User != "ann" || p.Spec.Resume.Step != 1 || p.Status.Canary.Phase != ferryv1.CanaryPromoting {
 		t.Errorf("resume %+v, canary %+v", p.Spec.Resume, p.Status.Canary)
 	}
@@ -106,6 +114,40 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 	}
 	if _, err := approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
 		t.Errorf("resume with nothing waiting: %v", err)
+	}
+}
+
+// checkNoDip reads a watch of a canary's Deployments through its handover, until the
+// canary Deployment is deleted, starting with canaryAvailable of its pods available: the stable Deployment (web) may go to no pods only once
+// the canary's (web-canary) full size is available, so that the stable size carries
+// the traffic throughout.
+func checkNoDip(t *testing.T, events <-chan watch.Event, canaryAvailable, full int32) {
+	t.Helper()
+	emptied := false
+	timeout := time.After(time.Minute)
+	for {
+		var ev watch.Event
+		select {
+		case ev = <-events:
+		case <-timeout:
+			t.Fatal("the watch did not show the canary deployment deleted within a minute")
+		}
+		d, ok := ev.Object.(*appsv1.Deployment)
+		switch {
+		case !ok:
+		case d.Name == "web-canary" && ev.Type == watch.Deleted:
+			if !emptied {
+				t.Error("the stable deployment never went to no pods before it took the new version")
+			}
+			return
+		case d.Name == "web-canary":
+			canaryAvailable = d.Status.AvailableReplicas
+		case d.Name == "web" && ptr.Deref(d.Spec.Replicas, 1) == 0 && !emptied:
+			emptied = true
+			if canaryAvailable < full {
+				t.Errorf("the stable deployment went to no pods while the canary had %d of %d pods available", canaryAvailable, full)
+			}
+		}
 	}
 }
 
