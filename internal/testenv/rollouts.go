@@ -15,10 +15,19 @@ import (
 // not run, for the namespace until ctx ends: each Deployment whose status lags its spec
 // is reported rolled out at its size.
 func ReportEveryRollout(ctx context.Context, cs kubernetes.Interface, ns string) {
+	ReportRolloutsBut(ctx, cs, ns, func(*appsv1.Deployment) bool { return false })
+}
+
+// ReportRolloutsBut is ReportEveryRollout for the Deployments that stuck does not
+// hold: their status stays as it is, as that of a rollout whose pods never start.
+func ReportRolloutsBut(ctx context.Context, cs kubernetes.Interface, ns string, stuck func(*appsv1.Deployment) bool) {
 	for ctx.Err() == nil {
 		if list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
 			for i := range list.Items {
 				d := &list.Items[i]
+				if stuck(d) {
+					continue
+				}
 				n := *d.Spec.Replicas
 				want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
 				if !equality.Semantic.DeepEqual(d.Status, want) {

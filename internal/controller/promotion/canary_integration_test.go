@@ -217,3 +217,80 @@ func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
 		t.Errorf("after the resume: analyses %d, canary %+v", len(p.Status.Analyses), p.Status.Canary)
 	}
 }
+
+const stuckFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-stuck
+  releaseType:
+    deployTimeout: 4
+    strategy: canary
+    canary: {steps: [{setWeight: 50}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestStuckHandoverKeepsTheOldVersion runs a canary of 1.1.0 whose one step passes but
+// whose pods beyond the first never start: the test's status player leaves the canary
+// Deployment unreported at the full size. The handover waits for them and the stable
+// pods stay; at the deploy timeout the canary is aborted. The stable Deployment is back
+// at its full size on 1.0.0, never ran 1.1.0 nor went to no pods, the canary is gone,
+// and the Promotion failed.
+func TestStuckHandoverKeepsTheOldVersion(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportRolloutsBut(ctx, cs, "web-stuck", func(d *appsv1.Deployment) bool {
+		return d.Name == "web-canary" && ptr.Deref(d.Spec.Replicas, 1) == 2
+	})
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: stuckFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(stuckFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	stable, err := cs.AppsV1().Deployments("web-stuck").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	w, err := cs.AppsV1().Deployments("web-stuck").Watch(ctx, metav1.ListOptions{ResourceVersion: stable.ResourceVersion, FieldSelector: "metadata.name=web"})
+	must(t, err)
+	defer w.Stop()
+
+	must(t, c.Create(ctx, newReleaseOf(stuckFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.Contains(msg, "not handed over within the deploy timeout of 4s") {
+		t.Errorf("deploy checkpoint: %q", msg)
+	}
+	if cs := p.Status.Canary; cs == nil || cs.Phase != ferryv1.CanaryAborted {
+		t.Errorf("canary status: %+v", cs)
+	}
+	if _, err := cs.AppsV1().Deployments("web-stuck").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the canary deployment is still there: %v", err)
+	}
+	sizes := map[int32]bool{}
+	for {
+		var ev watch.Event
+		select {
+		case ev = <-w.ResultChan():
+		case <-time.After(time.Second): // every change is long written: the watch has shown them
+			if sizes[0] {
+				t.Error("the stable deployment went to no pods while the canary's were not all available")
+			}
+			stable, err = cs.AppsV1().Deployments("web-stuck").Get(ctx, "web", metav1.GetOptions{})
+			must(t, err)
+			if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
+				t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
+			}
+			return
+		}
+		d, ok := ev.Object.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		sizes[ptr.Deref(d.Spec.Replicas, 1)] = true
+		if v := d.Labels["app.kubernetes.io/version"]; v != "1.0.0" {
+			t.Fatalf("the stable deployment ran %s (%d replicas)", v, ptr.Deref(d.Spec.Replicas, 1))
+		}
+	}
+}
