@@ -168,8 +168,8 @@ func (e *clusterEnv) firstRelease(t *testing.T, c client.Client, ns, url, host s
 	e.waitPhase(t, c, ns, v1.Name+"-dev", ferryv1.PromotionSucceeded, 3*time.Minute)
 	hc := &http.Client{Timeout: 2 * time.Second}
 	e2ekit.Eventually(t, 30*time.Second, "the Gateway answers for "+host, func() error {
-		if v := get(context.Background(), hc, url, withHost(host, nil)); v != "4.0.0" {
-			return fmt.Errorf("answered %q", v)
+		if v, why := get(context.Background(), hc, url, withHost(host, nil)); v != "4.0.0" {
+			return fmt.Errorf("answered %q %s", v, why)
 		}
 		return nil
 	})

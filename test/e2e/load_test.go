@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,7 +16,8 @@ import (
 
 // load is a bounded load generator: a fixed number of requests per second to one URL
 // of the local cluster, for at most a fixed time, stopping by itself. It counts the
-// answers by version and the failures, with when the first and last failure came.
+// answers by version and the failures, with when the first and last failure came and
+// what each failure met (so that a failed run says why in its log).
 type load struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -28,7 +30,14 @@ type load struct {
 	lastFail  time.Time
 	// log keeps every answer in order: when, and the version or the failure.
 	log []answer
+	// why counts the failures by what they met: an error, or a status and body; the
+	// first failed request was sent at firstSent.
+	why       map[string]int
+	firstSent time.Time
 }
+
+// timeOfDay is how the load's moments are written in its summary.
+const timeOfDay = "15:04:05.000"
 
 type answer struct {
 	at      time.Time
@@ -45,7 +54,7 @@ func startLoad(url string, rps int, limit time.Duration) *load {
 // or a cookie), when mark is not nil.
 func startRequests(url string, rps int, limit time.Duration, mark func(*http.Request)) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	l := &load{cancel: cancel, done: make(chan struct{}), versions: map[string]int{}}
+	l := &load{cancel: cancel, done: make(chan struct{}), versions: map[string]int{}, why: map[string]int{}}
 	// A connection per request: kube-proxy picks a pod per connection, so kept-alive
 	// connections would stay on the pods that existed when they opened, and a new
 	// version's pods would see no share of the traffic.
@@ -64,7 +73,9 @@ func startRequests(url string, rps int, limit time.Duration, mark func(*http.Req
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					l.record(get(ctx, client, url, mark))
+					sent := time.Now()
+					version, why := get(ctx, client, url, mark)
+					l.record(sent, version, why)
 				}()
 			}
 		}
@@ -72,11 +83,12 @@ func startRequests(url string, rps int, limit time.Duration, mark func(*http.Req
 	return l
 }
 
-// get asks for /info and returns the version that answered, or "" on any failure.
-func get(ctx context.Context, c *http.Client, url string, mark func(*http.Request)) string {
+// get asks for /info and returns the version that answered, or "" and what the
+// request met on any failure.
+func get(ctx context.Context, c *http.Client, url string, mark func(*http.Request)) (version, why string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return ""
+		return "", err.Error()
 	}
 	if mark != nil {
 		mark(req)
@@ -84,21 +96,26 @@ func get(ctx context.Context, c *http.Client, url string, mark func(*http.Reques
 	resp, err := c.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "stopped"
+			return "stopped", ""
 		}
-		return ""
+		return "", err.Error()
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	if err != nil {
+		return "", fmt.Sprintf("%s, reading the body: %v", resp.Status, err)
+	}
 	var info struct {
 		Version string `json:"version"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&info) != nil || info.Version == "" {
-		return ""
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &info) != nil || info.Version == "" {
+		return "", fmt.Sprintf("%s: %.80q", resp.Status, body)
 	}
-	return info.Version
+	return info.Version, ""
 }
 
-func (l *load) record(version string) {
+// record keeps an answer to a request sent at sent.
+func (l *load) record(sent time.Time, version, why string) {
 	if version == "stopped" {
 		return // the generator's own end, not an answer
 	}
@@ -112,6 +129,10 @@ func (l *load) record(version string) {
 			l.firstFail = now
 		}
 		l.lastFail = now
+		if l.firstSent.IsZero() {
+			l.firstSent = sent
+		}
+		l.why[why]++
 		return
 	}
 	l.ok++
@@ -133,7 +154,20 @@ func (l *load) summary() string {
 		vs = append(vs, fmt.Sprintf("%s: %d", v, n))
 	}
 	sort.Strings(vs)
-	return fmt.Sprintf("%d answered (%s), %d failed", l.ok, strings.Join(vs, ", "), l.failed)
+	out := fmt.Sprintf("%d answered (%s), %d failed", l.ok, strings.Join(vs, ", "), l.failed)
+	if l.failed > 0 {
+		causes := make([]string, 0, len(l.why))
+		for why, n := range l.why {
+			causes = append(causes, fmt.Sprintf("%dx %s", n, why))
+		}
+		sort.Strings(causes)
+		if len(causes) > 10 {
+			causes = append(causes[:10], fmt.Sprintf("and %d more", len(causes)-10))
+		}
+		out += fmt.Sprintf(" (the first sent at %s, the last answered at %s): %s", l.firstSent.UTC().Format(timeOfDay),
+			l.lastFail.UTC().Format(timeOfDay), strings.Join(causes, "; "))
+	}
+	return out
 }
 
 // failures is the count of failed requests.
