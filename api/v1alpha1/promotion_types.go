@@ -63,6 +63,12 @@ type PromotionSpec struct {
 	// analysis whose measurement was inconclusive) go on, up to and including Step.
 	// +optional
 	Resume *Resume `json:"resume,omitempty"`
+	// Abort ends the Promotion at its current step, as a person's decision (`ferry
+	// abort`): a canary or A/B test puts every request back on the stable version and
+	// its pods go, a blue-green preview goes, and the step fails; after the deploy
+	// began, the stage rolls back. The reason is kept.
+	// +optional
+	Abort *Override `json:"abort,omitempty"`
 }
 
 // Resume is a person's decision to let a waiting canary step go on.

@@ -45,6 +45,26 @@ func Resume(ctx context.Context, c client.Client, who Identity, req Request) (*f
 	})
 }
 
+// Abort ends the stage's Promotion under way at its current step, recording who and
+// why (the admission policy checks the identity): a canary's or a blue-green preview's
+// traffic goes back to the stable version, and after the deploy began the stage rolls
+// back.
+func Abort(ctx context.Context, c client.Client, who Identity, req Request) (*ferryv1.Promotion, error) {
+	if req.Reason == "" {
+		return nil, fmt.Errorf("an abort needs a reason")
+	}
+	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
+		if p.Spec.Abort != nil {
+			return fmt.Errorf("%s is already aborted by %s: %s", p.Name, p.Spec.Abort.User, p.Spec.Abort.Reason)
+		}
+		if p.Status.Phase == ferryv1.PromotionRollingBack {
+			return fmt.Errorf("%s is rolling back already", p.Name)
+		}
+		p.Spec.Abort = &ferryv1.Override{Reason: req.Reason, User: who.User}
+		return nil
+	})
+}
+
 // patchActive applies change to the Promotion under way in the stage and patches it.
 func patchActive(ctx context.Context, c client.Client, req Request, change func(*ferryv1.Promotion) error) (*ferryv1.Promotion, error) {
 	list := &ferryv1.PromotionList{}

@@ -50,7 +50,7 @@ func NewRoot(s iostreams.Streams) *cobra.Command {
 	root.AddCommand(version.NewCommand(s.Out), dev.NewCommand(s), build.NewCommand(s),
 		lint.NewCommand(s), render.NewCommand(s), initfile.NewCommand(s), install.NewCommand(s),
 		controller.NewCommand(s), apply.NewCommand(s), release.NewCommand(s), status.NewCommand(s),
-		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),
+		approve.NewApproveCommand(s), approve.NewRejectCommand(s), approve.NewOverrideFreezeCommand(s), approve.NewResumeCommand(s), approve.NewAbortCommand(s), history.NewCommand(s), dora.NewCommand(s), bench.NewCommand(s),
 		logs.NewCommand(s), answer.NewCommand(s), preview.NewCommand(s), rollback.NewCommand(s), judge.NewCommand(s), cliserver.NewCommand(s),
 		clislo.NewCommand(s), clianalysis.NewCommand(s))
 	return root

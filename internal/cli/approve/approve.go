@@ -108,6 +108,12 @@ func NewResumeCommand(s iostreams.Streams) *cobra.Command {
 		"Let a canary step that waits for a person (a pause without a duration, an inconclusive analysis) go on, with a reason", "resumed", approval.Resume)
 }
 
+// NewAbortCommand returns the abort verb.
+func NewAbortCommand(s iostreams.Streams) *cobra.Command {
+	return overrideCommand(s, "abort APP STAGE --reason R",
+		"End the promotion under way in a stage, with a reason: a canary's or a blue-green preview's traffic goes back to the stable version, and once the deploy began the stage rolls back", "aborted", approval.Abort)
+}
+
 // overrideCommand is a verb that records a person's decision on the stage's running
 // Promotion, in their own name.
 func overrideCommand(s iostreams.Streams, use, short, done string,

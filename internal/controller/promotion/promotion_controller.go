@@ -339,6 +339,15 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
 			continue
 		}
+		if prom.Spec.Abort != nil && prom.Status.Phase != ferryv1.PromotionRollingBack {
+			// A person ended it: the step it stands at fails, whatever it waits for (the
+			// rollback that may follow runs to its end).
+			err := r.abortStep(ctx, f, s.name)
+			if isStepFailure(err) {
+				return false, ctrl.Result{}, &stepFailure{s.name, strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")}
+			}
+			return false, ctrl.Result{}, err
+		}
 		// One Promotion acts on a stage at a time, from its pre-deploy hooks to its end;
 		// the others wait before starting.
 		if (s.name == ferryv1.StepPreDeploy || s.name == ferryv1.StepRollback) && checkpoint(prom, s.name).Phase == "" {
