@@ -1,0 +1,171 @@
+//go:build integration
+
+package promotion_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+	"ferry.dev/ferry/internal/install"
+	"ferry.dev/ferry/internal/kubeclient"
+	"ferry.dev/ferry/internal/testenv"
+)
+
+// TestAbortEndsACanary aborts a canary that waits for a person. The API server refuses
+// an abort in another's name; the user's own puts every pod back on the stable version
+// (1.0.0 at its full size, the canary gone), fails the deploy step with who aborted and
+// why, and the stage rolls back to 1.0.0. With nothing under way there is nothing to
+// abort.
+func TestAbortEndsACanary(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	if _, err := install.CRDs(context.Background(), env.Config, 30*time.Second); err != nil { // the admission policies
+		t.Fatal(err)
+	}
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportEveryRollout(ctx, cs, "web-canary")
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: canaryFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "paused until a person resumes it")
+	})
+
+	env.Grant(t, "ferry-aborter", []rbacv1.PolicyRule{{APIGroups: []string{"ferry.dev"}, Resources: []string{"promotions"}, Verbs: []string{"get", "list", "patch"}}}, "leads")
+	ann, err := kubeclient.Ferry(env.User(t, "ann", "leads"))
+	must(t, err)
+	req := approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "error budget burning"}
+	if _, err := approval.Abort(ctx, ann, approval.Identity{User: "bob"}, req); err == nil ||
+		!strings.Contains(err.Error(), "spec.abort.user must be the requesting user, ann") {
+		t.Errorf("abort in another's name: %v", err)
+	}
+	_, err = approval.Abort(ctx, ann, approval.Identity{User: "ann"}, req)
+	must(t, err)
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.Contains(msg, "aborted by ann: error budget burning; aborted: the canary's pods are removed and 1.0.0 has all the traffic") {
+		t.Errorf("deploy checkpoint: %q", msg)
+	}
+	if checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded || p.Status.Canary.Phase != ferryv1.CanaryAborted {
+		t.Errorf("rollback %s, canary %+v", checkpointPhase(p, ferryv1.StepRollback), p.Status.Canary)
+	}
+	stable, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
+		t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
+	}
+	if _, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the canary deployment is still there: %v", err)
+	}
+	if _, err := approval.Abort(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
+		t.Errorf("abort with nothing under way: %v", err)
+	}
+}
+
+const rollingFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-abort
+  releaseType: {deployTimeout: 120}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestAbortEndsARollout aborts a plain rollout of 1.1.0 whose pods never start (the
+// status player leaves its Deployment unreported): the deploy step fails at once with
+// who aborted and why, instead of at the deploy timeout, and the stage rolls back to
+// 1.0.0.
+func TestAbortEndsARollout(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportRolloutsBut(ctx, cs, "web-abort", func(d *appsv1.Deployment) bool {
+		return d.Labels["app.kubernetes.io/version"] == "1.1.0"
+	})
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: rollingFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(rollingFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	must(t, c.Create(ctx, newReleaseOf(rollingFile, "1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.HasPrefix(checkpointMessage(p, ferryv1.StepDeploy), "rolling out 1.1.0")
+	})
+	req := approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "wrong build"}
+	_, err := approval.Abort(ctx, c, approval.Identity{User: "admin"}, req)
+	must(t, err)
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); msg != "aborted by admin: wrong build" || checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
+		t.Errorf("deploy checkpoint %q, rollback %s", msg, checkpointPhase(p, ferryv1.StepRollback))
+	}
+	stable, err := cs.AppsV1().Deployments("web-abort").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" {
+		t.Errorf("the deployment runs %s after the abort", v)
+	}
+}
+
+const blueGreenFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-bg
+  releaseType: {deployTimeout: 120, strategy: blueGreen}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestAbortEndsABlueGreenPreview aborts a blue-green release of 1.1.0 whose preview
+// pods never start (the status player leaves the preview Deployment unreported): the
+// preview goes, the Service APP still selects 1.0.0's pods, the deploy step fails with
+// who aborted and why, and the stage rolls back.
+func TestAbortEndsABlueGreenPreview(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportRolloutsBut(ctx, cs, "web-bg", func(d *appsv1.Deployment) bool { return d.Name == "web-preview" })
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: blueGreenFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return p.Status.BlueGreen != nil && p.Status.BlueGreen.Phase == ferryv1.BlueGreenPreviewing
+	})
+	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); err != nil {
+		t.Fatalf("no preview deployment: %v", err)
+	}
+	_, err := approval.Abort(ctx, c, approval.Identity{User: "admin"}, approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "not today"})
+	must(t, err)
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.HasPrefix(msg, "aborted by admin: not today; aborted: the preview is removed; 1.0.0 kept every request") ||
+		p.Status.BlueGreen.Phase != ferryv1.BlueGreenAborted || checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
+		t.Errorf("deploy checkpoint %q, blue-green %+v, rollback %s", msg, p.Status.BlueGreen, checkpointPhase(p, ferryv1.StepRollback))
+	}
+	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the preview deployment is still there: %v", err)
+	}
+	svc, err := cs.CoreV1().Services("web-bg").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v, ok := svc.Spec.Selector["app.kubernetes.io/version"]; ok && v != "1.0.0" {
+		t.Errorf("the Service selects version %s", v)
+	}
+}
