@@ -305,7 +305,11 @@ func (r *Reconciler) finishBlueGreen(ctx context.Context, f *facts, ts []canaryT
 	}
 	if checkpoint(f.prom, ferryv1.StepDeploy).Applied == nil {
 		for _, t := range ts {
-			if err := t.c.applier.Apply(ctx, t.stable); err != nil {
+			stable, err := liveSized(ctx, t.c, t.stable, autoscaled(t.others))
+			if err != nil {
+				return false, 0, err
+			}
+			if err := t.c.applier.Apply(ctx, stable); err != nil {
 				return false, 0, err
 			}
 		}

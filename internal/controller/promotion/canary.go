@@ -397,6 +397,9 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	if err != nil || !found {
 		full = 1
 	}
+	if autoscaled(t.others)[t.stable.GetName()] {
+		full = int64(f.prom.Status.Canary.StableReplicas) // the autoscaler's size, not the render's minimum
+	}
 	version := f.release.Spec.Version
 	if runsVersion(sd, version) && int64(ptr.Deref(sd.Spec.Replicas, 1)) == full {
 		return "", nil // handed over by an earlier reconcile whose status was not written
@@ -425,7 +428,11 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	}
 	// The new version at its full size at once, before the promotion's deploy applies
 	// every object again (the others unchanged since the canary began).
-	return "", t.c.applier.Apply(ctx, t.stable)
+	obj := t.stable.DeepCopy()
+	if err := unstructured.SetNestedField(obj.Object, full, "spec", "replicas"); err != nil {
+		return "", fmt.Errorf("sizing the stable deployment: %w", err)
+	}
+	return "", t.c.applier.Apply(ctx, obj)
 }
 
 // fullCanary brings the canary Deployment to the full size; it returns what it waits

@@ -267,7 +267,8 @@ func served(ap *kubeapply.Applier, objs []*unstructured.Unstructured) ([]*unstru
 
 // apply creates the namespace, adds the render to the application's inventory there
 // (before any of it is applied, so that nothing applied goes unrecorded), and
-// server-side applies the objects: the render's, and a canary's or preview's own.
+// server-side applies the objects: the render's, and a canary's or preview's own. A
+// Deployment that the render's autoscaler sizes keeps the size it runs at.
 func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string, objs []*unstructured.Unstructured) error {
 	nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": rec.ns}}}
 	if len(labels) > 0 {
@@ -279,7 +280,12 @@ func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string,
 	if err := rec.inventory(c).Remember(ctx, rec.refs()); err != nil {
 		return err
 	}
+	scaled := autoscaled(rec.objs)
 	for _, o := range objs {
+		o, err := liveSized(ctx, c, o, scaled)
+		if err != nil {
+			return err
+		}
 		if err := c.applier.Apply(ctx, o); err != nil {
 			return err
 		}
