@@ -71,6 +71,10 @@ type CanaryStatus struct {
 	// AbortedAt is when the canary's pods were removed after a failed step.
 	// +optional
 	AbortedAt *metav1.Time `json:"abortedAt,omitempty"`
+	// BackgroundDueAt is when the background analysis measures next: one interval after
+	// its starting step began, then one interval after each measurement.
+	// +optional
+	BackgroundDueAt *metav1.MicroTime `json:"backgroundDueAt,omitempty"`
 	// Message says what the canary does now.
 	// +optional
 	Message string `json:"message,omitempty"`

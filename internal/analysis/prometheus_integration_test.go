@@ -5,12 +5,8 @@ package analysis
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/testenv"
 )
-
-const prometheusBinary = "/usr/bin/prometheus"
 
 // app serves the metrics of an app in Prometheus' text format. Each scrape adds 19
 // successful and 1 failed request (an error rate of 5%), and 100 latency observations: 90
@@ -47,72 +42,6 @@ func (a *app) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, 100*n)
 	fmt.Fprintf(w, "http_request_duration_seconds_sum{%s} %g\n", labels, 12.0*float64(n))
 	fmt.Fprintf(w, "http_request_duration_seconds_count{%s} %d\n", labels, 100*n)
-}
-
-// startPrometheus runs the real Prometheus on a free loopback port, scraping target every
-// second, and returns its URL and a function that stops it (also run at cleanup).
-func startPrometheus(t *testing.T, target string) (string, func()) {
-	t.Helper()
-	if _, err := os.Stat(prometheusBinary); err != nil {
-		t.Skipf("the integration test needs Debian's Prometheus at %s (apt-get install prometheus): %v", prometheusBinary, err)
-	}
-	dir := t.TempDir()
-	config := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"+
-		"  - job_name: app\n    static_configs:\n      - targets: [%q]\n", target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeLoopbackAddr(t)
-	cmd := exec.Command(prometheusBinary,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("prometheus (pid %d) did not exit", cmd.Process.Pid)
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
-	url := "http://" + addr
-	waitFor(t, 30*time.Second, "prometheus to be ready", func() bool {
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return url, stop
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // waitFor polls cond every 250ms until it holds or timeout passes.
@@ -154,7 +83,7 @@ total_score:
 func TestAnalysisAgainstPrometheus(t *testing.T) {
 	srv := httptest.NewServer(&app{})
 	defer srv.Close()
-	promURL, stopPrometheus := startPrometheus(t, strings.TrimPrefix(srv.URL, "http://"))
+	promURL, stopPrometheus := testenv.StartPrometheus(t, strings.TrimPrefix(srv.URL, "http://"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	vars := Vars{App: "shop", Namespace: "team-a", Stage: "prod", Version: "1.0.0"}

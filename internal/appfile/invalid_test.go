@@ -68,6 +68,12 @@ func TestInvalidFilesGiveExactMessages(t *testing.T) {
 			[]string{
 				`ferry.yml:9:63: deploy.releaseType.canary.steps[0].analysis.templates: an analysis step names at least one AnalysisTemplate`,
 				`ferry.yml:9:78: deploy.releaseType.canary.steps[0].analysis.measurements: 0 is out of range (expected 1 to 100)`}},
+		{"background analysis without templates, from a step it lacks", valid + "  releaseType: {strategy: canary, canary: {steps: [{setWeight: 50}], analysis: {startingStep: 2}}}\n",
+			[]string{
+				`ferry.yml:9:80: deploy.releaseType.canary.analysis.templates: a background analysis names at least one AnalysisTemplate`,
+				`ferry.yml:9:95: deploy.releaseType.canary.analysis.startingStep: 2 is not one of the canary's steps (expected 1 to 1)`}},
+		{"background analysis of the shorthand", valid + "  releaseType: {strategy: canary, canary: {interval: 1m, increase: 30%, analysis: {templates: [t], startingStep: 7}}}\n",
+			[]string{`ferry.yml:9:114: deploy.releaseType.canary.analysis.startingStep: 7 is not one of the canary's steps (expected 1 to 6)`}},
 		{"canary analysis unknown inconclusive", valid + "  releaseType: {strategy: canary, canary: {steps: [{analysis: {templates: [t], inconclusive: pass}}]}}\n",
 			[]string{`ferry.yml:9:94: deploy.releaseType.canary.steps[0].analysis.inconclusive: "pass" is not allowed (expected one of: fail, pause)`}},
 		{"A/B test without its settings", valid + "  releaseType: {strategy: abTest}\n",

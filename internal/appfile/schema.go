@@ -142,8 +142,20 @@ type Canary struct {
 	Increase Percent  `yaml:"increase"`
 	// Baseline runs pods of the stable version beside the canary, as many as the
 	// canary has and started with it, for analyses to compare against (default: true
-	// when the steps hold an analysis).
+	// when the steps hold an analysis, or a background analysis runs).
 	Baseline *bool `yaml:"baseline"`
+	// Analysis runs in the background of the steps, from one of them to the last.
+	Analysis *BackgroundAnalysis `yaml:"analysis"`
+}
+
+// BackgroundAnalysis measures its templates one interval apart for as long as the
+// canary's steps run, from StartingStep on; the first failed or inconclusive
+// measurement ends the canary, whatever step it is at.
+type BackgroundAnalysis struct {
+	Templates []string `yaml:"templates"`
+	// StartingStep is the step, counted from 1, whose start starts the analysis
+	// (default 1: the canary's start).
+	StartingStep *int `yaml:"startingStep"`
 }
 
 // CanaryStep is one step; exactly one field is set.

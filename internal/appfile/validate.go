@@ -191,6 +191,7 @@ func (v *validator) releaseType(path string, r *ReleaseType) {
 	if c := r.Canary; c != nil {
 		v.canaryShorthand(path+".canary", c)
 		v.canarySteps(path+".canary.steps", c.Steps, true)
+		v.backgroundAnalysis(path+".canary.analysis", c)
 	}
 	if r.Strategy == StrategyABTest && r.ABTest == nil {
 		v.add(path+".abTest", "an A/B test needs abTest.header or abTest.cookie to mark requests")
@@ -259,15 +260,39 @@ func (v *validator) canaryShorthand(path string, c *Canary) {
 	}
 }
 
-func (v *validator) analysisStep(path string, a *AnalysisStep) {
-	if len(a.Templates) == 0 {
-		v.add(path+".templates", "an analysis step names at least one AnalysisTemplate")
+// backgroundAnalysis checks a canary's background analysis: templates, and a starting
+// step among the steps (Keptn's shorthand has two a weight: set, then a pause).
+func (v *validator) backgroundAnalysis(path string, c *Canary) {
+	a := c.Analysis
+	if a == nil {
+		return
 	}
-	for i, t := range a.Templates {
-		if t == "" {
-			v.add(fmt.Sprintf("%s.templates[%d]", path, i), "an empty template name")
+	v.templateNames(path+".templates", a.Templates, "a background analysis")
+	steps := len(c.Steps)
+	if steps == 0 {
+		if inc := c.Increase.Percent(); inc > 0 {
+			steps = 2 * ((99+inc)/inc - 1) // a setWeight and a pause per weight below 100%
 		}
 	}
+	if a.StartingStep != nil && (*a.StartingStep < 1 || *a.StartingStep > max(steps, 1)) {
+		v.add(path+".startingStep", "%d is not one of the canary's steps (expected 1 to %d)", *a.StartingStep, max(steps, 1))
+	}
+}
+
+// templateNames checks an analysis names at least one template, none empty.
+func (v *validator) templateNames(path string, names []string, what string) {
+	if len(names) == 0 {
+		v.add(path, "%s names at least one AnalysisTemplate", what)
+	}
+	for i, t := range names {
+		if t == "" {
+			v.add(fmt.Sprintf("%s[%d]", path, i), "an empty template name")
+		}
+	}
+}
+
+func (v *validator) analysisStep(path string, a *AnalysisStep) {
+	v.templateNames(path+".templates", a.Templates, "an analysis step")
 	v.rangeInt(path+".measurements", a.Measurements, 1, 100)
 	v.oneOf(path+".inconclusive", a.Inconclusive, InconclusiveFail, InconclusivePause)
 }

@@ -83,6 +83,25 @@ func Steps(c *appfile.Canary) []Step {
 	return out
 }
 
+// Background is a canary's background analysis: its templates, measured from the
+// start of step From (counted from 0) until the last step has passed.
+type Background struct {
+	Templates []string
+	From      int
+}
+
+// BackgroundOf is a validated canary setting's background analysis, nil without one.
+func BackgroundOf(c *appfile.Canary) *Background {
+	if c == nil || c.Analysis == nil {
+		return nil
+	}
+	b := &Background{Templates: c.Analysis.Templates}
+	if c.Analysis.StartingStep != nil {
+		b.From = *c.Analysis.StartingStep - 1
+	}
+	return b
+}
+
 // ABSteps are an A/B test's steps: the marking, then the app file's pause and analysis
 // steps, or a pause until a person resumes the test when it has none.
 func ABSteps(ab *appfile.ABTest) []Step {
@@ -144,13 +163,16 @@ func Split(total int32, weight int) (canary, stable int32) {
 }
 
 // Baseline reports whether a canary runs baseline pods: as it says, else when a step
-// is an analysis.
+// is an analysis or an analysis runs in the background.
 func Baseline(c *appfile.Canary) bool {
 	if c == nil {
 		return false
 	}
 	if c.Baseline != nil {
 		return *c.Baseline
+	}
+	if c.Analysis != nil {
+		return true
 	}
 	for _, st := range c.Steps {
 		if st.Analysis != nil {

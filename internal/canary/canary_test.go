@@ -2,6 +2,7 @@ package canary
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -146,5 +147,26 @@ func TestABSteps(t *testing.T) {
 	}
 	if !ABBaseline(&appfile.ABTest{Steps: []appfile.CanaryStep{{Analysis: &appfile.AnalysisStep{Templates: []string{"t"}}}}}) || ABBaseline(&appfile.ABTest{}) {
 		t.Error("ABBaseline")
+	}
+}
+
+func TestBackgroundOf(t *testing.T) {
+	if b := BackgroundOf(&appfile.Canary{Steps: []appfile.CanaryStep{{SetWeight: intp(20)}}}); b != nil {
+		t.Errorf("a canary without a background analysis has %+v", b)
+	}
+	c := &appfile.Canary{Interval: "1m", Increase: "25%", Analysis: &appfile.BackgroundAnalysis{Templates: []string{"errors"}}}
+	if b := BackgroundOf(c); b == nil || b.From != 0 || !slices.Equal(b.Templates, []string{"errors"}) {
+		t.Errorf("from the start: %+v", b)
+	}
+	if !Baseline(c) {
+		t.Error("a background analysis runs no baseline pods")
+	}
+	c.Analysis.StartingStep = intp(3)
+	if b := BackgroundOf(c); b.From != 2 {
+		t.Errorf("from step 3: %+v", b)
+	}
+	c.Baseline = new(bool)
+	if Baseline(c) {
+		t.Error("baseline: false ignored")
 	}
 }

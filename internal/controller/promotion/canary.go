@@ -68,9 +68,10 @@ func (t canaryTarget) rendered(app, ns string) rendered {
 // canaryPlan is how a canary or an A/B test runs: its steps, whether baseline pods run
 // beside it, and for an A/B test what marks a request.
 type canaryPlan struct {
-	steps    []canary.Step
-	baseline bool
-	match    *traffic.Match
+	steps      []canary.Step
+	baseline   bool
+	match      *traffic.Match
+	background *canary.Background
 }
 
 // abPlan is an A/B test's plan.
@@ -118,9 +119,16 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		st := steps[cs.Step]
+		bgWait, err := r.background(ctx, f, ts, plan)
+		if err != nil && !isStepFailure(err) {
+			return false, 0, err
+		}
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")
+			return false, 0, r.abortCanary(ctx, f, ts, fmt.Sprintf("background analysis failed at canary step %d (%s): %s", cs.Step+1, st, msg))
+		}
 		var done bool
 		var wait time.Duration
-		var err error
 		if int(cs.Step) == len(plan.steps) && cs.Route == "" {
 			done, wait, err = r.handOver(ctx, f, ts)
 		} else {
@@ -135,6 +143,9 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 		}
 		if !done {
 			setMessage(f.prom, ferryv1.StepDeploy, fmt.Sprintf("canary of %s, step %d of %d (%s): %s", f.release.Spec.Version, cs.Step+1, len(steps), st, cs.Message))
+			if w := sooner(wait, bgWait); w != wait {
+				wait, f.exactWait = w, true
+			}
 			return false, wait, nil
 		}
 		now := metav1.NewMicroTime(r.Now())

@@ -4,7 +4,11 @@ package promotion_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,4 +297,155 @@ func TestStuckHandoverKeepsTheOldVersion(t *testing.T) {
 			t.Fatalf("the stable deployment ran %s (%d replicas)", v, ptr.Deref(d.Spec.Replicas, 1))
 		}
 	}
+}
+
+const backgroundFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-background
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary:
+      steps: [{setWeight: 50}, {pause: {}}]
+      analysis: {templates: [errors], startingStep: 2}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestBackgroundAnalysisEndsACanary runs a canary whose second step waits for a person
+// while an analysis runs in the background from that step on, against a Prometheus that
+// refuses connections (a closed loopback port). The first background measurement, one
+// template interval into the pause, is inconclusive, which is never a pass: the canary
+// is aborted at the step it waits in, the stable version has every pod again and the
+// stage rolls back.
+func TestBackgroundAnalysisEndsACanary(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportEveryRollout(ctx, cs, "web-background")
+	cl := &ferryv1.Cluster{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
+	cl.Spec.PrometheusURL = "http://127.0.0.1:1"
+	must(t, c.Update(ctx, cl))
+	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
+		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
+			SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}}))
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: backgroundFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
+	want := "background analysis failed at canary step 2 (pause until resumed): analysis errors in local inconclusive: no SLI returned a value (error_rate: "
+	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.HasPrefix(msg, want) || !strings.Contains(msg, "connection refused") {
+		t.Errorf("deploy checkpoint %q, want it to begin %q", msg, want)
+	}
+	if len(p.Status.Analyses) != 1 || p.Status.Analyses[0].Step != "background" || p.Status.Analyses[0].Result != "inconclusive" {
+		t.Errorf("analyses: %+v", p.Status.Analyses)
+	}
+	if c := p.Status.Canary; c.Phase != ferryv1.CanaryAborted || c.Step != 1 || checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
+		t.Errorf("canary %+v, rollback %s", c, checkpointPhase(p, ferryv1.StepRollback))
+	}
+	eventually(t, func() error {
+		return hasEvent(ctx, cs, "Promotion", "web-1-1-0-dev", "AnalysisStarted", "background analysis errors started at canary step 2")
+	})
+	stable, err := cs.AppsV1().Deployments("web-background").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
+		t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
+	}
+}
+
+const measuredFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-measured
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary:
+      steps: [{setWeight: 50}, {pause: {duration: 8s}}]
+      analysis: {templates: [errors]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// canaryMetrics serves, in Prometheus' text format, the requests of web's canary pods
+// in web-measured as the pod-targets relabelling names them: 20 more a scrape, none
+// failed.
+type canaryMetrics struct {
+	mu      sync.Mutex
+	scrapes int
+}
+
+func (m *canaryMetrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	m.mu.Lock()
+	m.scrapes++
+	n := m.scrapes
+	m.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprintf(w, "# TYPE http_requests_total counter\n")
+	fmt.Fprintf(w, "http_requests_total{namespace=\"web-measured\",app_kubernetes_io_name=\"web\",ferry_dev_track=\"canary\",code=\"200\"} %d\n", 20*n)
+}
+
+// TestBackgroundAnalysisMeasuresThroughTheSteps runs a canary with an analysis in the
+// background from its start against the real Prometheus, which scrapes the canary's
+// request counter every second. The analysis measures one template interval (3 s) after
+// the canary began and again 3 s after each measurement, through the 8 s pause; every
+// measurement passes, and the canary is promoted.
+func TestBackgroundAnalysisMeasuresThroughTheSteps(t *testing.T) {
+	srv := httptest.NewServer(&canaryMetrics{})
+	defer srv.Close()
+	promURL, _ := testenv.StartPrometheus(t, strings.TrimPrefix(srv.URL, "http://"))
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportEveryRollout(ctx, cs, "web-measured")
+	cl := &ferryv1.Cluster{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
+	cl.Spec.PrometheusURL = promURL
+	must(t, c.Update(ctx, cl))
+	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
+		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{
+			"error_rate": `(sum(rate(http_requests_total{$canarySelector,code=~"5.."}[$interval])) or vector(0)) / sum(rate(http_requests_total{$canarySelector}[$interval]))`},
+			SLO:      "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
+			Interval: &metav1.Duration{Duration: 3 * time.Second}}}))
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: measuredFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(measuredFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	must(t, c.Create(ctx, newReleaseOf(measuredFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return finishedPhase(p.Status.Phase) })
+	if p.Status.Phase != ferryv1.PromotionSucceeded {
+		t.Fatalf("phase %s: %s; analyses %+v", p.Status.Phase, p.Status.Message, p.Status.Analyses)
+	}
+	var at []time.Time
+	for _, a := range p.Status.Analyses {
+		if a.Step != "background" || a.Result != "pass" || int(a.Measurement) != len(at)+1 {
+			t.Errorf("measurement %d: %+v", len(at)+1, a)
+		}
+		at = append(at, a.At.Time)
+	}
+	if len(at) < 2 || len(at) > 3 {
+		t.Errorf("%d background measurements through an 8 s pause at 3 s apart, want 2 or 3", len(at))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 2*time.Second || gap > 5*time.Second { // At is kept to the second
+			t.Errorf("measurements %d and %d came %s apart, want about 3 s", i, i+1, gap)
+		}
+	}
+}
+
+// finishedPhase reports whether a Promotion has ended.
+func finishedPhase(p ferryv1.PromotionPhase) bool {
+	return p == ferryv1.PromotionSucceeded || p == ferryv1.PromotionFailed
 }

@@ -51,7 +51,7 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 			}
 			switch rt := file.App.ReleaseTypeFor(f.stage.Name); rt.Strategy {
 			case appfile.StrategyCanary:
-				return r.deployCanary(ctx, f, canaryPlan{steps: canary.Steps(rt.Canary), baseline: canary.Baseline(rt.Canary)})
+				return r.deployCanary(ctx, f, canaryPlan{steps: canary.Steps(rt.Canary), baseline: canary.Baseline(rt.Canary), background: canary.BackgroundOf(rt.Canary)})
 			case appfile.StrategyABTest:
 				return r.deployCanary(ctx, f, abPlan(rt.ABTest))
 			case appfile.StrategyBlueGreen:

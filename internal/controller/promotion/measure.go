@@ -47,10 +47,8 @@ func (r *Reconciler) measure(ctx context.Context, f *facts, ts []canaryTarget, i
 	if err != nil {
 		return false, 0, err
 	}
-	for _, t := range ts {
-		if t.cl.Spec.PrometheusURL == "" {
-			return false, 0, &invalidError{fmt.Sprintf("analysis needs the Prometheus of cluster %s: its spec.prometheusURL is empty", t.id)}
-		}
+	if err := withPrometheus(ts); err != nil {
+		return false, 0, err
 	}
 	done := measurementsDone(f.prom, stepName)
 	if pending := inconclusiveAt(f.prom, stepName, done); pending {
