@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
 )
 
 // Prefix is where the API is mounted.
@@ -111,6 +112,8 @@ func (a *API) actions() []route {
 	return []route{
 		{"namespaces/{ns}/applications/{app}/stages/{stage}/approve", a.decide(ferryv1.DecisionApprove)},
 		{"namespaces/{ns}/applications/{app}/stages/{stage}/reject", a.decide(ferryv1.DecisionReject)},
+		{"namespaces/{ns}/applications/{app}/stages/{stage}/abort", a.override("abort", approval.Abort)},
+		{"namespaces/{ns}/applications/{app}/stages/{stage}/resume", a.override("resume", approval.Resume)},
 	}
 }
 

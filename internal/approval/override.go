@@ -2,12 +2,35 @@ package approval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
+
+// ErrNotUnderWay and ErrNotNow say why a person's override was not recorded: no
+// Promotion runs in the stage, or the one that runs cannot take it now (it is already
+// aborted, its step was resumed, it runs no canary step, it rolls back).
+var (
+	ErrNotUnderWay = errors.New("no promotion is under way")
+	ErrNotNow      = errors.New("the promotion cannot take it now")
+)
+
+// overrideError is a refusal with its kind, for errors.Is.
+type overrideError struct {
+	msg  string
+	kind error
+}
+
+func (e *overrideError) Error() string { return e.msg }
+func (e *overrideError) Unwrap() error { return e.kind }
+
+// notNow is an ErrNotNow refusal.
+func notNow(format string, args ...any) error {
+	return &overrideError{msg: fmt.Sprintf(format, args...), kind: ErrNotNow}
+}
 
 // OverrideFreeze lets the Promotion held by a freeze window in the stage go on: it
 // records who decided and why in the Promotion's spec, which the API server's admission
@@ -18,7 +41,7 @@ func OverrideFreeze(ctx context.Context, c client.Client, who Identity, req Requ
 	}
 	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
 		if p.Spec.FreezeOverride != nil {
-			return fmt.Errorf("%s already has a freeze override by %s: %s", p.Name, p.Spec.FreezeOverride.User, p.Spec.FreezeOverride.Reason)
+			return notNow("%s already has a freeze override by %s: %s", p.Name, p.Spec.FreezeOverride.User, p.Spec.FreezeOverride.Reason)
 		}
 		p.Spec.FreezeOverride = &ferryv1.Override{Reason: req.Reason, User: who.User}
 		return nil
@@ -35,10 +58,10 @@ func Resume(ctx context.Context, c client.Client, who Identity, req Request) (*f
 	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
 		cs := p.Status.Canary
 		if cs == nil || cs.Phase != ferryv1.CanaryProgressing {
-			return fmt.Errorf("%s runs no canary step that could wait for a person", p.Name)
+			return notNow("%s runs no canary step that could wait for a person", p.Name)
 		}
 		if p.Spec.Resume != nil && p.Spec.Resume.Step >= cs.Step {
-			return fmt.Errorf("%s's step %d is already resumed by %s: %s", p.Name, cs.Step+1, p.Spec.Resume.User, p.Spec.Resume.Reason)
+			return notNow("%s's step %d is already resumed by %s: %s", p.Name, cs.Step+1, p.Spec.Resume.User, p.Spec.Resume.Reason)
 		}
 		p.Spec.Resume = &ferryv1.Resume{Step: cs.Step, Reason: req.Reason, User: who.User}
 		return nil
@@ -55,10 +78,10 @@ func Abort(ctx context.Context, c client.Client, who Identity, req Request) (*fe
 	}
 	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
 		if p.Spec.Abort != nil {
-			return fmt.Errorf("%s is already aborted by %s: %s", p.Name, p.Spec.Abort.User, p.Spec.Abort.Reason)
+			return notNow("%s is already aborted by %s: %s", p.Name, p.Spec.Abort.User, p.Spec.Abort.Reason)
 		}
 		if p.Status.Phase == ferryv1.PromotionRollingBack {
-			return fmt.Errorf("%s is rolling back already", p.Name)
+			return notNow("%s is rolling back already", p.Name)
 		}
 		p.Spec.Abort = &ferryv1.Override{Reason: req.Reason, User: who.User}
 		return nil
@@ -86,5 +109,5 @@ func patchActive(ctx context.Context, c client.Client, req Request, change func(
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("no promotion of %s is under way in %s", req.Application, req.Stage)
+	return nil, &overrideError{msg: fmt.Sprintf("no promotion of %s is under way in %s", req.Application, req.Stage), kind: ErrNotUnderWay}
 }

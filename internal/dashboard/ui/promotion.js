@@ -1,5 +1,6 @@
 // The delivery page: one Promotion's checkpoints as a timeline, its approvals (with the
-// approve and reject buttons for a user who may decide), canary analysis, hooks and
+// approve and reject buttons for a user who may decide), the abort button (and resume,
+// when a canary step waits for a person) while it runs, canary analysis, hooks and
 // their logs, events and change record. The page reads the Promotion again whenever the
 // live stream names it.
 
@@ -18,6 +19,7 @@ export function promotion(root, r, ctx) {
   };
   const head = h("div", { class: "delivery-head" }, h("p", { class: "muted" }, "Loading…"));
   const approval = sec("approval", "Approval");
+  const control = sec("control", "Control");
   const timeline = sec("timeline", "Checkpoints");
   const canary = sec("canary", "Canary analysis");
   const slo = sec("slo", "Quality gates");
@@ -26,7 +28,7 @@ export function promotion(root, r, ctx) {
   const events = sec("events", "Events");
   const change = sec("change", "Change record");
   root.replaceChildren(h("article", { class: "delivery", "data-promotion": name },
-    head, approval, timeline, canary, slo, hooks, approvals, events, change));
+    head, approval, control, timeline, canary, slo, hooks, approvals, events, change));
 
   // The decision form is made once, so a reason being typed survives the refreshes.
   const reason = h("textarea", { id: "reason", name: "reason", rows: 2, maxLength: 1024, placeholder: "Why (needed to reject)" });
@@ -37,6 +39,15 @@ export function promotion(root, r, ctx) {
     h("label", { htmlFor: "reason" }, "Reason"), reason, h("div", { class: "buttons" }, approveBtn, rejectBtn));
   const approvalInfo = h("div");
   approval.body.append(approvalInfo, form, note);
+
+  // The control form (abort, resume) is made once too: the API judges who may act (403
+  // otherwise), as for ferry abort and ferry resume.
+  const why = h("textarea", { id: "override-reason", name: "override-reason", rows: 2, maxLength: 1024, placeholder: "Why (needed)" });
+  const overrideNote = h("p", { class: "decision-note", id: "override-note", role: "status" });
+  const abortBtn = h("button", { type: "button", class: "danger", id: "abort", onclick: () => override("abort") }, "Abort");
+  const resumeBtn = h("button", { type: "button", class: "primary", id: "resume", onclick: () => override("resume") }, "Resume");
+  control.body.append(h("form", { class: "decision", onsubmit: (e) => e.preventDefault() },
+    h("label", { htmlFor: "override-reason" }, "Reason"), why, h("div", { class: "buttons" }, resumeBtn, abortBtn)), overrideNote);
 
   let current = null; // the Promotion shown
   let closed = false;
@@ -63,6 +74,32 @@ export function promotion(root, r, ctx) {
       note.className = "decision-note error";
       note.textContent = e.message;
       approveBtn.disabled = rejectBtn.disabled = false;
+    }
+  }
+
+  async function override(what) {
+    const reasonText = why.value.trim();
+    if (!reasonText) {
+      overrideNote.className = "decision-note error";
+      overrideNote.textContent = what === "abort" ? "An abort needs a reason." : "A resume needs a reason.";
+      why.focus();
+      return;
+    }
+    abortBtn.disabled = resumeBtn.disabled = true;
+    overrideNote.className = "decision-note muted";
+    overrideNote.textContent = what === "abort" ? "Aborting…" : "Resuming…";
+    try {
+      await post(nsPath(ns, "applications", appOf(current), "stages", current.stage || current.spec.stage, what), { reason: reasonText });
+      overrideNote.className = "decision-note ok";
+      overrideNote.textContent = what === "abort" ? "Aborted." : "Resumed.";
+      why.value = "";
+      refresh();
+    } catch (e) {
+      if (e instanceof Unauthenticated) return;
+      overrideNote.className = "decision-note error";
+      overrideNote.textContent = e.message;
+    } finally {
+      abortBtn.disabled = resumeBtn.disabled = false;
     }
   }
 
@@ -141,6 +178,7 @@ export function promotion(root, r, ctx) {
         st.rollbackTo ? ` — rolled back to ${st.rollbackTo}` : ""),
       st.message ? h("p", { class: "message" }, st.message) : "");
 
+    renderControl(p);
     fill(timeline, (st.checkpoints || []).length ? timelineOf(st.checkpoints, p.created, st.phase) : null);
     const charts = canaryCharts(st.analyses);
     fill(canary, charts || st.canary ? [st.canary ? canaryState(st.canary) : null, charts] : null);
@@ -151,6 +189,21 @@ export function promotion(root, r, ctx) {
     fill(events, (p.events || []).length ? table(["When", "Type", "Reason", "Message"],
       [...p.events].reverse().map((e) => [time(e.time), badge(e.type, e.type === "Warning" ? "bad" : "idle"), e.reason, e.count ? `${e.message} (×${e.count})` : e.message])) : null);
     fill(change, p.changeRecord ? changeRecord(p.changeRecord) : null);
+  }
+
+  // renderControl shows the control section while the delivery runs (and, once shown,
+  // how a person ended it); resume only while a canary step waits for a person.
+  function renderControl(p) {
+    const st = p.status || {};
+    const spec = p.spec || {};
+    const running = !["Succeeded", "Failed", "Superseded"].includes(st.phase) && !spec.abort && st.phase !== "RollingBack";
+    control.hidden = control.hidden && !running;
+    control.querySelector("form").hidden = !running;
+    resumeBtn.hidden = !(running && waitsForAPerson(st));
+    if (spec.abort && !overrideNote.textContent) {
+      overrideNote.className = "decision-note muted";
+      overrideNote.textContent = `Aborted by ${spec.abort.user || "someone"}: ${spec.abort.reason}`;
+    }
   }
 
   function hooksTable(list) {
@@ -176,6 +229,13 @@ export function promotion(root, r, ctx) {
     clearInterval(tick);
     unsubscribe();
   };
+}
+
+// waitsForAPerson says whether a canary step waits for ferry resume (a pause without a
+// duration, an inconclusive analysis that says pause), as its message tells.
+function waitsForAPerson(st) {
+  const c = st.canary;
+  return !!c && c.phase === "Progressing" && (c.message || "").includes("(ferry resume ");
 }
 
 function appOf(p) {

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
+	"ferry.dev/ferry/internal/approval"
+)
+
+// OverrideRequest is the body of POST .../abort and .../resume.
+type OverrideRequest struct {
+	// Reason says why; required.
+	Reason string `json:"reason"`
+}
+
+// Override is what POST .../abort and .../resume recorded on the stage's Promotion.
+type Override struct {
+	Namespace   string `json:"namespace"`
+	Application string `json:"application"`
+	Stage       string `json:"stage"`
+	Promotion   string `json:"promotion"`
+	// Action is abort or resume.
+	Action string `json:"action"`
+	User   string `json:"user"`
+	Reason string `json:"reason"`
+}
+
+// overrider records a person's override on the stage's running Promotion.
+type overrider func(context.Context, client.Client, approval.Identity, approval.Request) (*ferryv1.Promotion, error)
+
+// override records the user's abort or resume of the Promotion under way in the stage,
+// through a client impersonating them, as `ferry abort` and `ferry resume` do: the API
+// server's RBAC (patch on promotions) and its admission policy (the recorded user is
+// the caller) judge the person themselves.
+func (a *API) override(action string, record overrider) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := overrideBody(w, r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if a.Impersonate == nil {
+			writeError(w, http.StatusServiceUnavailable, "this server makes no decisions (it cannot act as its users)")
+			return
+		}
+		u, _ := r.Context().Value(userKey{}).(User)
+		c, err := a.Impersonate(u)
+		if err != nil {
+			a.Log.Printf("%s %s: a client as %s: %v", r.Method, r.URL.Path, quote(u.Name), err)
+			writeError(w, http.StatusServiceUnavailable, "could not act as the user")
+			return
+		}
+		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"), Reason: body.Reason}
+		p, err := record(r.Context(), c, approval.Identity{User: u.Name, Groups: u.Groups}, req)
+		if err != nil {
+			a.overrideFailed(w, r, err)
+			return
+		}
+		a.Log.Printf("%s %s: %s recorded %s on %s", r.Method, r.URL.Path, quote(u.Name), action, p.Name)
+		writeJSON(w, http.StatusOK, Override{Namespace: req.Namespace, Application: req.Application, Stage: req.Stage,
+			Promotion: p.Name, Action: action, User: u.Name, Reason: body.Reason})
+	}
+}
+
+// overrideBody reads the JSON body, which must say it is JSON (see decisionBody) and
+// give a reason.
+func overrideBody(w http.ResponseWriter, r *http.Request) (OverrideRequest, error) {
+	var body OverrideRequest
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return body, errors.New("body: send Content-Type: application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDecisionBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return body, errors.New(`body: expected JSON {"reason": "..."}: ` + err.Error())
+	}
+	if dec.More() {
+		return body, errors.New("body: expected one JSON object")
+	}
+	if body.Reason == "" {
+		return body, errors.New("a reason is required")
+	}
+	if len(body.Reason) > 1024 {
+		return body, errors.New("the reason is longer than 1,024 characters")
+	}
+	return body, nil
+}
+
+// overrideFailed answers why an override was not recorded: 409 when nothing runs in
+// the stage or the Promotion cannot take it now, 403 when the API server refused the
+// caller, 400 for what it found invalid.
+func (a *API) overrideFailed(w http.ResponseWriter, r *http.Request, err error) {
+	a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
+	var status apierrors.APIStatus
+	switch {
+	case errors.Is(err, approval.ErrNotUnderWay) || errors.Is(err, approval.ErrNotNow):
+		writeError(w, http.StatusConflict, err.Error())
+	case apierrors.IsForbidden(err):
+		writeError(w, http.StatusForbidden, err.Error())
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.As(err, &status):
+		writeError(w, http.StatusBadGateway, "recording it: "+status.Status().Message)
+	default:
+		writeError(w, http.StatusBadGateway, "recording it: the Kubernetes API did not answer")
+	}
+}
