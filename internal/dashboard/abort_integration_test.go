@@ -71,3 +71,60 @@ func TestAbortFromTheDeliveryPage(t *testing.T) {
 		t.Errorf("the promotion's message: %q", p.Status.Message)
 	}
 }
+
+const pausedAppFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-prod
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary: {steps: [{setWeight: 50}, {pause: {}}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: prod, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestResumeFromTheDeliveryPage: 1.1.0's canary waits for a person in prod. Its delivery
+// page shows the resume button beside abort; a person who may patch Promotions resumes
+// with a reason and watches the canary promoted to Succeeded.
+func TestResumeFromTheDeliveryPage(t *testing.T) {
+	s := startStack(t)
+	s.runController(t, "team", "web-prod")
+	s.waitPolicyActive(t)
+	s.env.Grant(t, "ferry-resumer", []rbacv1.PolicyRule{{APIGroups: []string{"ferry.dev"}, Resources: []string{"promotions"},
+		Verbs: []string{"get", "list", "patch"}}}, approvers)
+	ctx, c := s.ctx, s.c
+	must(t, c.Create(ctx, &ferryv1.Application{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team"},
+		Spec: ferryv1.ApplicationSpec{AppFile: pausedAppFile, Stages: []ferryv1.StageSpec{
+			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}}}))
+	for i, v := range []string{"1.0.0", "1.1.0"} {
+		must(t, c.Create(ctx, &ferryv1.Release{
+			ObjectMeta: metav1.ObjectMeta{Name: "web-" + strings.ReplaceAll(v, ".", "-"), Namespace: "team", Labels: map[string]string{ferryv1.LabelApplication: "web"}},
+			Spec: ferryv1.ReleaseSpec{Application: "web", Version: v, Flow: "release", AppFile: pausedAppFile,
+				Images: []ferryv1.ReleaseImage{{Name: "app", Repository: "registry.example.com/web", Tag: v, Digest: "sha256:" + strings.Repeat(string(rune('7'+i)), 64)}}},
+		}))
+		if v == "1.0.0" {
+			waitPhase(t, s, "web-1-0-0-prod", ferryv1.PromotionSucceeded)
+		}
+	}
+	const name = "web-1-1-0-prod"
+	b := newBrowser(t, s.url)
+	b.signIn(s.token(t, "approvers", "rita"), "/ns/team/promotions/"+name)
+	b.waitFor("the resume button", `!!document.querySelector("#resume").offsetParent && !!document.querySelector("#abort").offsetParent`, 30*time.Second)
+	b.do("resuming",
+		chromedp.SendKeys(chromedp.CSS("#override-reason"), "the canary's dashboards are fine"),
+		chromedp.Click(chromedp.CSS("#resume")))
+	b.waitFor("the delivery to succeed", `document.querySelector("#phase").dataset.phase === "Succeeded"`, 30*time.Second)
+	if got := b.text("#override-note"); got != "Resumed." {
+		t.Errorf("the note after the resume: %q", got)
+	}
+	b.screenshot("resumed")
+	b.noErrors()
+	p := &ferryv1.Promotion{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "team", Name: name}, p))
+	if r := p.Spec.Resume; r == nil || r.User != "system:serviceaccount:approvers:rita" || r.Step != 1 {
+		t.Errorf("spec.resume %+v", r)
+	}
+}
