@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
@@ -49,15 +50,8 @@ func (a *API) decide(d ferryv1.Decision) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if a.Impersonate == nil {
-			writeError(w, http.StatusServiceUnavailable, "this server makes no decisions (it cannot act as its users)")
-			return
-		}
-		u, _ := r.Context().Value(userKey{}).(User)
-		c, err := a.Impersonate(u)
-		if err != nil {
-			a.Log.Printf("%s %s: a client as %s: %v", r.Method, r.URL.Path, quote(u.Name), err)
-			writeError(w, http.StatusServiceUnavailable, "could not act as the user")
+		c, u, ok := a.asCaller(w, r)
+		if !ok {
 			return
 		}
 		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"),
@@ -71,6 +65,23 @@ func (a *API) decide(d ferryv1.Decision) http.HandlerFunc {
 		writeJSON(w, http.StatusOK, Decision{Name: rec.Name, Namespace: rec.Namespace, Application: req.Application, Stage: req.Stage,
 			Promotion: rec.Spec.Promotion, User: rec.Spec.User, Group: rec.Spec.Group, Decision: rec.Spec.Decision, Reason: rec.Spec.Reason})
 	}
+}
+
+// asCaller is a client impersonating the request's user, who is returned too; without
+// one it answers 503 itself and ok is false.
+func (a *API) asCaller(w http.ResponseWriter, r *http.Request) (c client.Client, u User, ok bool) {
+	if a.Impersonate == nil {
+		writeError(w, http.StatusServiceUnavailable, "this server makes no decisions (it cannot act as its users)")
+		return nil, u, false
+	}
+	u, _ = r.Context().Value(userKey{}).(User)
+	c, err := a.Impersonate(u)
+	if err != nil {
+		a.Log.Printf("%s %s: a client as %s: %v", r.Method, r.URL.Path, quote(u.Name), err)
+		writeError(w, http.StatusServiceUnavailable, "could not act as the user")
+		return nil, u, false
+	}
+	return c, u, true
 }
 
 // decisionBody reads the JSON body (an empty one is no reason and no group); a

@@ -46,15 +46,8 @@ func (a *API) override(action string, record overrider) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if a.Impersonate == nil {
-			writeError(w, http.StatusServiceUnavailable, "this server makes no decisions (it cannot act as its users)")
-			return
-		}
-		u, _ := r.Context().Value(userKey{}).(User)
-		c, err := a.Impersonate(u)
-		if err != nil {
-			a.Log.Printf("%s %s: a client as %s: %v", r.Method, r.URL.Path, quote(u.Name), err)
-			writeError(w, http.StatusServiceUnavailable, "could not act as the user")
+		c, u, ok := a.asCaller(w, r)
+		if !ok {
 			return
 		}
 		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"), Reason: body.Reason}

@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/approval"
@@ -32,13 +33,7 @@ func TestAbortEndsACanary(t *testing.T) {
 	}
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportEveryRollout(ctx, cs, "web-canary")
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: canaryFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, canaryFile)
 	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
 		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "paused until a person resumes it")
@@ -95,13 +90,7 @@ func TestAbortEndsARollout(t *testing.T) {
 	go testenv.ReportRolloutsBut(ctx, cs, "web-abort", func(d *appsv1.Deployment) bool {
 		return d.Labels["app.kubernetes.io/version"] == "1.1.0"
 	})
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: rollingFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(rollingFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, rollingFile)
 	must(t, c.Create(ctx, newReleaseOf(rollingFile, "1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
 		return strings.HasPrefix(checkpointMessage(p, ferryv1.StepDeploy), "rolling out 1.1.0")
@@ -139,13 +128,7 @@ func TestAbortEndsABlueGreenPreview(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportRolloutsBut(ctx, cs, "web-bg", func(d *appsv1.Deployment) bool { return d.Name == "web-preview" })
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: blueGreenFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, blueGreenFile)
 	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
 		return p.Status.BlueGreen != nil && p.Status.BlueGreen.Phase == ferryv1.BlueGreenPreviewing
@@ -168,4 +151,17 @@ func TestAbortEndsABlueGreenPreview(t *testing.T) {
 	if v, ok := svc.Spec.Selector["app.kubernetes.io/version"]; ok && v != "1.0.0" {
 		t.Errorf("the Service selects version %s", v)
 	}
+}
+
+// deliverFirst creates the Application web of appFile, with its stage dev on the local
+// cluster, and delivers 1.0.0 there (the stage's first release: a plain rollout).
+func deliverFirst(ctx context.Context, t *testing.T, c client.Client, appFile string) {
+	t.Helper()
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
+	}))
+	must(t, c.Create(ctx, newReleaseOf(appFile, "1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 }

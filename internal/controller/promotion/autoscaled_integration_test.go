@@ -36,13 +36,7 @@ func TestAutoscaledDeploymentKeepsItsSize(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportEveryRollout(ctx, cs, "web-hpa")
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: autoscaledFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(autoscaledFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, autoscaledFile)
 	d, err := cs.AppsV1().Deployments("web-hpa").Get(ctx, "web", metav1.GetOptions{})
 	must(t, err)
 	if *d.Spec.Replicas != 2 {

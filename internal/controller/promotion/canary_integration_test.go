@@ -248,13 +248,7 @@ func TestStuckHandoverKeepsTheOldVersion(t *testing.T) {
 	go testenv.ReportRolloutsBut(ctx, cs, "web-stuck", func(d *appsv1.Deployment) bool {
 		return d.Name == "web-canary" && ptr.Deref(d.Spec.Replicas, 1) == 2
 	})
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: stuckFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(stuckFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, stuckFile)
 	stable, err := cs.AppsV1().Deployments("web-stuck").Get(ctx, "web", metav1.GetOptions{})
 	must(t, err)
 	w, err := cs.AppsV1().Deployments("web-stuck").Watch(ctx, metav1.ListOptions{ResourceVersion: stable.ResourceVersion, FieldSelector: "metadata.name=web"})
@@ -332,13 +326,7 @@ func TestBackgroundAnalysisEndsACanary(t *testing.T) {
 	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
 		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
 			SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}}))
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: backgroundFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, backgroundFile)
 	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.1.0", digest2)))
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
 	want := "background analysis failed at canary step 2 (pause until resumed): analysis errors in local inconclusive: no SLI returned a value (error_rate: "
@@ -416,13 +404,7 @@ func TestBackgroundAnalysisMeasuresThroughTheSteps(t *testing.T) {
 			"error_rate": `(sum(rate(http_requests_total{$canarySelector,code=~"5.."}[$interval])) or vector(0)) / sum(rate(http_requests_total{$canarySelector}[$interval]))`},
 			SLO:      "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
 			Interval: &metav1.Duration{Duration: 3 * time.Second}}}))
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: measuredFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}}}},
-	}))
-	must(t, c.Create(ctx, newReleaseOf(measuredFile, "1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	deliverFirst(ctx, t, c, measuredFile)
 	must(t, c.Create(ctx, newReleaseOf(measuredFile, "1.1.0", digest2)))
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return finishedPhase(p.Status.Phase) })
 	if p.Status.Phase != ferryv1.PromotionSucceeded {
