@@ -81,6 +81,10 @@ type Resume struct {
 	// User is who decided, as the API server authenticated them.
 	// +optional
 	User string `json:"user,omitempty"`
+	// Full skips every step left, pauses and analyses alike: the canary is promoted at
+	// once (`ferry resume --full`).
+	// +optional
+	Full bool `json:"full,omitempty"`
 }
 
 // Override is a person's decision to go ahead anyway, with the reason.

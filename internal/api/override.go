@@ -18,6 +18,8 @@ import (
 type OverrideRequest struct {
 	// Reason says why; required.
 	Reason string `json:"reason"`
+	// Full makes a resume skip every canary step left.
+	Full bool `json:"full"`
 }
 
 // Override is what POST .../abort and .../resume recorded on the stage's Promotion.
@@ -50,7 +52,11 @@ func (a *API) override(action string, record overrider) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"), Reason: body.Reason}
+		if body.Full && action != "resume" {
+			writeError(w, http.StatusBadRequest, "full goes with a resume")
+			return
+		}
+		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"), Reason: body.Reason, Full: body.Full}
 		p, err := record(r.Context(), c, approval.Identity{User: u.Name, Groups: u.Groups}, req)
 		if err != nil {
 			a.overrideFailed(w, r, err)

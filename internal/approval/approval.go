@@ -51,6 +51,8 @@ type Request struct {
 	// Group is the approver group to decide as (default: the first one the user may use).
 	Group  string
 	Reason string
+	// Full makes a resume skip every canary step left.
+	Full bool
 }
 
 // The reasons a decision cannot be made, for callers that answer each differently (the

@@ -50,20 +50,24 @@ func OverrideFreeze(ctx context.Context, c client.Client, who Identity, req Requ
 
 // Resume lets the canary step of the stage's Promotion that waits for a person (a pause
 // without a duration, or an inconclusive analysis that says pause) go on, recording who
-// and why; the admission policy checks the identity.
+// and why; the admission policy checks the identity. With req.Full every step left is
+// skipped, whether it waits for a person or not, and the canary is promoted at once.
 func Resume(ctx context.Context, c client.Client, who Identity, req Request) (*ferryv1.Promotion, error) {
 	if req.Reason == "" {
 		return nil, fmt.Errorf("a resume needs a reason")
 	}
 	return patchActive(ctx, c, req, func(p *ferryv1.Promotion) error {
 		cs := p.Status.Canary
-		if cs == nil || cs.Phase != ferryv1.CanaryProgressing {
+		r := p.Spec.Resume
+		switch {
+		case cs == nil || cs.Phase != ferryv1.CanaryProgressing:
 			return notNow("%s runs no canary step that could wait for a person", p.Name)
+		case r != nil && r.Full:
+			return notNow("%s is already promoted in full by %s: %s", p.Name, r.User, r.Reason)
+		case r != nil && r.Step >= cs.Step && !req.Full:
+			return notNow("%s's step %d is already resumed by %s: %s", p.Name, cs.Step+1, r.User, r.Reason)
 		}
-		if p.Spec.Resume != nil && p.Spec.Resume.Step >= cs.Step {
-			return notNow("%s's step %d is already resumed by %s: %s", p.Name, cs.Step+1, p.Spec.Resume.User, p.Spec.Resume.Reason)
-		}
-		p.Spec.Resume = &ferryv1.Resume{Step: cs.Step, Reason: req.Reason, User: who.User}
+		p.Spec.Resume = &ferryv1.Resume{Step: cs.Step, Reason: req.Reason, User: who.User, Full: req.Full}
 		return nil
 	})
 }

@@ -29,6 +29,7 @@ func TestAbortThroughTheAPI(t *testing.T) {
 	refused(t, "no reason", e.as(t, http.MethodPost, "prod/abort", "olga", ops, `{}`), http.StatusBadRequest, "a reason is required")
 	refused(t, "unknown field", e.as(t, http.MethodPost, "prod/abort", "olga", ops, `{"reason": "x", "force": true}`), http.StatusBadRequest, `unknown field "force"`)
 	refused(t, "a reader", e.as(t, http.MethodPost, "prod/abort", "sam", []string{"sre"}, `{"reason": "stop"}`), http.StatusForbidden, "cannot patch resource")
+	refused(t, "full with an abort", e.as(t, http.MethodPost, "prod/abort", "olga", ops, `{"reason": "x", "full": true}`), http.StatusBadRequest, "full goes with a resume")
 	refused(t, "nothing in dev", e.as(t, http.MethodPost, "dev/abort", "olga", ops, `{"reason": "stop"}`), http.StatusConflict, "no promotion of shop is under way in dev")
 
 	got := decode[api.Override](t, "abort", e.as(t, http.MethodPost, "prod/abort", "olga", ops, `{"reason": "wrong build"}`))

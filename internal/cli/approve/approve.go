@@ -104,8 +104,15 @@ func NewOverrideFreezeCommand(s iostreams.Streams) *cobra.Command {
 
 // NewResumeCommand returns the resume verb.
 func NewResumeCommand(s iostreams.Streams) *cobra.Command {
-	return overrideCommand(s, "resume APP STAGE --reason R",
-		"Let a canary step that waits for a person (a pause without a duration, an inconclusive analysis) go on, with a reason", "resumed", approval.Resume)
+	var full bool
+	cmd := overrideCommand(s, "resume APP STAGE --reason R [--full]",
+		"Let a canary step that waits for a person (a pause without a duration, an inconclusive analysis) go on, with a reason; --full skips every step left",
+		"resumed", func(ctx context.Context, c client.Client, who approval.Identity, req approval.Request) (*ferryv1.Promotion, error) {
+			req.Full = full
+			return approval.Resume(ctx, c, who, req)
+		})
+	cmd.Flags().BoolVar(&full, "full", false, "skip every canary step left, pauses and analyses alike, and promote the canary at once")
+	return cmd
 }
 
 // NewAbortCommand returns the abort verb.

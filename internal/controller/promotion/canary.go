@@ -118,6 +118,9 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 	// version: the handover then starts pods from none, with no old pods to wait for.
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
+		if res := f.prom.Spec.Resume; res != nil && res.Full && int(cs.Step) < len(plan.steps) {
+			r.promoteInFull(f, len(plan.steps))
+		}
 		st := steps[cs.Step]
 		bgWait, err := r.background(ctx, f, ts, plan)
 		if err != nil && !isStepFailure(err) {
@@ -158,6 +161,16 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 	cs.Message = "every step passed: the stable deployment takes " + f.release.Spec.Version
 	r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = nil })
 	return r.deploy(ctx, f, ferryv1.StepDeploy)
+}
+
+// promoteInFull skips the steps left, as a person's resume --full asks: the next is the
+// last weight, every request to the new version.
+func (r *Reconciler) promoteInFull(f *facts, last int) {
+	cs, res := f.prom.Status.Canary, f.prom.Spec.Resume
+	r.event(f.prom, corev1.EventTypeNormal, "CanaryPromotedInFull", ferryv1.StepDeploy,
+		fmt.Sprintf("steps %d to %d skipped: promoted in full by %s: %s", cs.Step+1, last, orSomeone(res.User), res.Reason))
+	now := metav1.NewMicroTime(r.Now())
+	cs.Step, cs.StepStartedAt = int32(last), &now //nolint:gosec // a few steps
 }
 
 // announce tells of a canary step that begins when people wait to hear of it: an

@@ -431,3 +431,47 @@ func TestBackgroundAnalysisMeasuresThroughTheSteps(t *testing.T) {
 func finishedPhase(p ferryv1.PromotionPhase) bool {
 	return p == ferryv1.PromotionSucceeded || p == ferryv1.PromotionFailed
 }
+
+const fullFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-full
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary: {steps: [{setWeight: 25}, {pause: {}}, {setWeight: 50}, {pause: {}}, {analysis: {templates: [errors]}}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 4}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestResumeFullSkipsTheStepsLeft: 1.1.0's canary waits for a person at its first pause;
+// a resume with full skips that pause, the 50% weight, the second pause and an analysis
+// that could not even run (the cluster names no Prometheus), and the canary is promoted
+// at once, the skip told in an Event.
+func TestResumeFullSkipsTheStepsLeft(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportEveryRollout(ctx, cs, "web-full")
+	deliverFirst(ctx, t, c, fullFile)
+	must(t, c.Create(ctx, newReleaseOf(fullFile, "1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "step 2 of 6 (pause until resumed): paused until a person resumes it")
+	})
+	req := approval.Request{Namespace: "default", Application: "web", Stage: "dev", Reason: "hotfix for an outage", Full: true}
+	_, err := approval.Resume(ctx, c, approval.Identity{User: "admin"}, req)
+	must(t, err)
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return finishedPhase(p.Status.Phase) })
+	if p.Status.Phase != ferryv1.PromotionSucceeded || p.Status.Canary.Weight != 100 || len(p.Status.Analyses) != 0 {
+		t.Fatalf("phase %s (%s), canary %+v, analyses %d", p.Status.Phase, p.Status.Message, p.Status.Canary, len(p.Status.Analyses))
+	}
+	eventually(t, func() error {
+		return hasEvent(ctx, cs, "Promotion", "web-1-1-0-dev", "CanaryPromotedInFull", "steps 2 to 5 skipped: promoted in full by admin: hotfix for an outage")
+	})
+	stable, err := cs.AppsV1().Deployments("web-full").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.1.0" || *stable.Spec.Replicas != 4 {
+		t.Errorf("stable deployment after the promotion: version %s, %d replicas", v, *stable.Spec.Replicas)
+	}
+}
