@@ -107,25 +107,26 @@ func decisionBody(w http.ResponseWriter, r *http.Request, d ferryv1.Decision) (D
 	return body, nil
 }
 
-// decisionFailed answers why a decision was not recorded: 404 for an unknown
-// application or stage, 409 when nothing waits or the user decided already, 403 when
-// the user is no approver or the API server refused them, 400 for a decision the API
-// server found invalid.
+// decisionFailed answers why a decision, an abort or a resume was not recorded: 404
+// for an unknown application or stage, 409 when nothing waits or runs, the user decided
+// already or the Promotion cannot take it now, 403 when the user is no approver or the
+// API server refused them, 400 for what the API server found invalid.
 func (a *API) decisionFailed(w http.ResponseWriter, r *http.Request, err error) {
 	a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 	var status apierrors.APIStatus
 	switch {
 	case errors.Is(err, approval.ErrNoStage) || apierrors.IsNotFound(err):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, approval.ErrNotWaiting) || errors.Is(err, approval.ErrAlreadyDecided):
+	case errors.Is(err, approval.ErrNotWaiting) || errors.Is(err, approval.ErrAlreadyDecided) ||
+		errors.Is(err, approval.ErrNotUnderWay) || errors.Is(err, approval.ErrNotNow):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, approval.ErrNotApprover) || apierrors.IsForbidden(err):
 		writeError(w, http.StatusForbidden, err.Error())
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.As(err, &status):
-		writeError(w, http.StatusBadGateway, "recording the decision: "+status.Status().Message)
+		writeError(w, http.StatusBadGateway, "recording it: "+status.Status().Message)
 	default:
-		writeError(w, http.StatusBadGateway, "recording the decision: the Kubernetes API did not answer")
+		writeError(w, http.StatusBadGateway, "recording it: the Kubernetes API did not answer")
 	}
 }

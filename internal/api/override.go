@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -59,7 +58,7 @@ func (a *API) override(action string, record overrider) http.HandlerFunc {
 		req := approval.Request{Namespace: r.PathValue("ns"), Application: r.PathValue("app"), Stage: r.PathValue("stage"), Reason: body.Reason, Full: body.Full}
 		p, err := record(r.Context(), c, approval.Identity{User: u.Name, Groups: u.Groups}, req)
 		if err != nil {
-			a.overrideFailed(w, r, err)
+			a.decisionFailed(w, r, err)
 			return
 		}
 		a.Log.Printf("%s %s: %s recorded %s on %s", r.Method, r.URL.Path, quote(u.Name), action, p.Name)
@@ -90,24 +89,4 @@ func overrideBody(w http.ResponseWriter, r *http.Request) (OverrideRequest, erro
 		return body, errors.New("the reason is longer than 1,024 characters")
 	}
 	return body, nil
-}
-
-// overrideFailed answers why an override was not recorded: 409 when nothing runs in
-// the stage or the Promotion cannot take it now, 403 when the API server refused the
-// caller, 400 for what it found invalid.
-func (a *API) overrideFailed(w http.ResponseWriter, r *http.Request, err error) {
-	a.Log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
-	var status apierrors.APIStatus
-	switch {
-	case errors.Is(err, approval.ErrNotUnderWay) || errors.Is(err, approval.ErrNotNow):
-		writeError(w, http.StatusConflict, err.Error())
-	case apierrors.IsForbidden(err):
-		writeError(w, http.StatusForbidden, err.Error())
-	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
-		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.As(err, &status):
-		writeError(w, http.StatusBadGateway, "recording it: "+status.Status().Message)
-	default:
-		writeError(w, http.StatusBadGateway, "recording it: the Kubernetes API did not answer")
-	}
 }

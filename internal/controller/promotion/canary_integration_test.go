@@ -177,13 +177,7 @@ func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportEveryRollout(ctx, cs, "web-pausing")
-	cl := &ferryv1.Cluster{}
-	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
-	cl.Spec.PrometheusURL = "http://127.0.0.1:1"
-	must(t, c.Update(ctx, cl))
-	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
-		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
-			SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}}))
+	analyseWith(ctx, t, c, "http://127.0.0.1:1", refusedErrors) // a closed loopback port
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: pausingFile, Stages: []ferryv1.StageSpec{
@@ -319,13 +313,7 @@ func TestBackgroundAnalysisEndsACanary(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportEveryRollout(ctx, cs, "web-background")
-	cl := &ferryv1.Cluster{}
-	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
-	cl.Spec.PrometheusURL = "http://127.0.0.1:1"
-	must(t, c.Update(ctx, cl))
-	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
-		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
-			SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}}))
+	analyseWith(ctx, t, c, "http://127.0.0.1:1", refusedErrors) // a closed loopback port
 	deliverFirst(ctx, t, c, backgroundFile)
 	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.1.0", digest2)))
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionFailed })
@@ -395,15 +383,10 @@ func TestBackgroundAnalysisMeasuresThroughTheSteps(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportEveryRollout(ctx, cs, "web-measured")
-	cl := &ferryv1.Cluster{}
-	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
-	cl.Spec.PrometheusURL = promURL
-	must(t, c.Update(ctx, cl))
-	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"},
-		Spec: ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{
-			"error_rate": `(sum(rate(http_requests_total{$canarySelector,code=~"5.."}[$interval])) or vector(0)) / sum(rate(http_requests_total{$canarySelector}[$interval]))`},
-			SLO:      "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
-			Interval: &metav1.Duration{Duration: 3 * time.Second}}}))
+	analyseWith(ctx, t, c, promURL, ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{
+		"error_rate": `(sum(rate(http_requests_total{$canarySelector,code=~"5.."}[$interval])) or vector(0)) / sum(rate(http_requests_total{$canarySelector}[$interval]))`},
+		SLO:      "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
+		Interval: &metav1.Duration{Duration: 3 * time.Second}})
 	deliverFirst(ctx, t, c, measuredFile)
 	must(t, c.Create(ctx, newReleaseOf(measuredFile, "1.1.0", digest2)))
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return finishedPhase(p.Status.Phase) })
@@ -474,4 +457,20 @@ func TestResumeFullSkipsTheStepsLeft(t *testing.T) {
 	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.1.0" || *stable.Spec.Replicas != 4 {
 		t.Errorf("stable deployment after the promotion: version %s, %d replicas", v, *stable.Spec.Replicas)
 	}
+}
+
+// refusedErrors is an AnalysisTemplate whose one SLI a Prometheus that refuses
+// connections leaves without a value: every measurement is inconclusive.
+var refusedErrors = ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{"error_rate": `sum(rate(http_errors{$canarySelector}[$interval]))`},
+	SLO: "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]", Interval: &metav1.Duration{Duration: time.Second}}
+
+// analyseWith points the Cluster local at the Prometheus at promURL and makes the
+// AnalysisTemplate errors of spec, which the app files' analyses name.
+func analyseWith(ctx context.Context, t *testing.T, c client.Client, promURL string, spec ferryv1.AnalysisTemplateSpec) {
+	t.Helper()
+	cl := &ferryv1.Cluster{}
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "local"}, cl))
+	cl.Spec.PrometheusURL = promURL
+	must(t, c.Update(ctx, cl))
+	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"}, Spec: spec}))
 }
