@@ -52,7 +52,7 @@ func TestAutoscaledDeploymentKeepsItsSize(t *testing.T) {
 
 	must(t, c.Create(ctx, newReleaseOf(autoscaledFile, "1.1.0", digest2)))
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
-	if cs := p.Status.Canary; cs == nil || cs.StableReplicas != 6 {
+	if cs := p.Status.Canary; cs == nil || cs.StableReplicas != 6 || cs.CanaryReplicas != 6 {
 		t.Errorf("canary status: %+v", cs)
 	}
 	d, err = cs.AppsV1().Deployments("web-hpa").Get(ctx, "web", metav1.GetOptions{})

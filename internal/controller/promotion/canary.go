@@ -388,7 +388,7 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 		// announced by an event (the old pods are still going), so it is polled.
 		return false, handOverPoll(ts), nil
 	}
-	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = 100, cs.StableReplicas, 0, 0
+	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = 100, int32(fullSize(f, ts[0])), 0, 0 //nolint:gosec // a replica count
 	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
 	return true, 0, nil
 }
@@ -417,18 +417,12 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 	if sd == nil {
 		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
-	full, found, err := unstructured.NestedInt64(t.stable.Object, "spec", "replicas")
-	if err != nil || !found {
-		full = 1
-	}
-	if autoscaled(t.others)[t.stable.GetName()] {
-		full = int64(f.prom.Status.Canary.StableReplicas) // the autoscaler's size, not the render's minimum
-	}
+	full := fullSize(f, t)
 	version := f.release.Spec.Version
 	if runsVersion(sd, version) && int64(ptr.Deref(sd.Spec.Replicas, 1)) == full {
 		return "", nil // handed over by an earlier reconcile whose status was not written
 	}
-	if msg, err := r.fullCanary(ctx, t, ns, int32(full)); err != nil || msg != "" {
+	if msg, err := r.fullCanary(ctx, t, ns, int32(full)); err != nil || msg != "" { //nolint:gosec // a replica count
 		return msg, err
 	}
 	if ptr.Deref(sd.Spec.Replicas, 1) != 0 {
@@ -457,6 +451,20 @@ func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, n
 		return "", fmt.Errorf("sizing the stable deployment: %w", err)
 	}
 	return "", t.c.applier.Apply(ctx, obj)
+}
+
+// fullSize is the size of a target's stable Deployment after the handover: the
+// render's, or for an autoscaled one the autoscaler's size when the canary began (not
+// the render's minimum).
+func fullSize(f *facts, t canaryTarget) int64 {
+	if autoscaled(t.others)[t.stable.GetName()] {
+		return int64(f.prom.Status.Canary.StableReplicas)
+	}
+	full, found, err := unstructured.NestedInt64(t.stable.Object, "spec", "replicas")
+	if err != nil || !found {
+		return 1
+	}
+	return full
 }
 
 // fullCanary brings the canary Deployment to the full size; it returns what it waits
