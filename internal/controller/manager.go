@@ -141,9 +141,9 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	// Of the ReplicaSets, only canaries' (a canary's pods carry its track label): their
-	// pods being available is a canary step's end, seen before the Deployment says so.
-	canaries, err := labels.Parse(promotion.LabelTrack + "=" + promotion.TrackCanary)
+	// Of the ReplicaSets, only those of a canary's tracks (they carry a track label):
+	// their pods being available is a canary step's end, seen before a Deployment says so.
+	canaries, err := labels.Parse(promotion.LabelTrack)
 	if err != nil {
 		return err
 	}

@@ -81,8 +81,8 @@ func startStack(t testing.TB) *stack {
 }
 
 // runController runs Ferry's controller against the API server until the test ends,
-// with the Cluster "local" (the API server itself) in ns, and plays the deployment
-// controller in deployNS: each Deployment is reported rolled out.
+// with the Cluster "local" (the API server itself) in ns, beside the Deployment and
+// ReplicaSet controllers, and plays the kubelet in deployNS: each pod is reported ready.
 func (s *stack) runController(t testing.TB, ns, deployNS string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -90,7 +90,8 @@ func (s *stack) runController(t testing.TB, ns, deployNS string) {
 	go func() {
 		done <- controller.Run(ctx, s.env.Config, controller.Options{MetricsAddr: "0", ProbeAddr: "0", SeveralPerProcess: true})
 	}()
-	go testenv.ReportEveryRollout(ctx, s.cs, deployNS)
+	s.env.StartWorkloadControllers(t)
+	go testenv.RunPods(ctx, s.cs, deployNS, nil)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -181,11 +182,25 @@ func (e *clusterEnv) testCanary(t *testing.T) {
 		if d.Labels["app.kubernetes.io/version"] != "3.2.0" || *d.Spec.Replicas != 4 || d.Status.ReadyReplicas != 4 {
 			t.Errorf("stable deployment after the promotion: version %s, %d/%d ready", d.Labels["app.kubernetes.io/version"], d.Status.ReadyReplicas, *d.Spec.Replicas)
 		}
-		e2ekit.Eventually(t, 30*time.Second, "the canary and baseline deployments go", func() error {
-			for _, name := range []string{"hello-canary", "hello-baseline"} {
-				if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, name, metav1.GetOptions{}); err == nil {
-					return fmt.Errorf("%s is still there", name)
-				}
+		if d.Spec.Paused || d.Annotations["ferry.dev/canary-hold"] != "" {
+			t.Errorf("the deployment is still held: paused %t, annotations %v", d.Spec.Paused, d.Annotations)
+		}
+		// The canary's pods are the ones that stay: 3.2.0 has one ReplicaSet, its pods
+		// started before the promotion ended (none started again at the handover).
+		sets, err := e.cs.AppsV1().ReplicaSets("e2e-canary-hello").List(ctx, metav1.ListOptions{})
+		must(t, err)
+		var ours []string
+		for _, rs := range sets.Items {
+			if rs.Spec.Template.Labels["app.kubernetes.io/version"] == "3.2.0" {
+				ours = append(ours, fmt.Sprintf("%s (%d ready)", rs.Name, rs.Status.ReadyReplicas))
+			}
+		}
+		if len(ours) != 1 || !strings.HasSuffix(ours[0], "(4 ready)") {
+			t.Errorf("3.2.0's replica sets: %v, want one with 4 pods ready", ours)
+		}
+		e2ekit.Eventually(t, 30*time.Second, "the baseline deployment goes", func() error {
+			if _, err := e.cs.AppsV1().Deployments("e2e-canary-hello").Get(ctx, "hello-baseline", metav1.GetOptions{}); err == nil {
+				return errors.New("hello-baseline is still there")
 			}
 			return nil
 		})

@@ -32,7 +32,7 @@ func TestAbortEndsACanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-canary")
+	runWorkloads(ctx, t, env, cs, "web-canary", nil)
 	deliverFirst(ctx, t, c, canaryFile)
 	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
@@ -56,14 +56,7 @@ func TestAbortEndsACanary(t *testing.T) {
 	if checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded || p.Status.Canary.Phase != ferryv1.CanaryAborted {
 		t.Errorf("rollback %s, canary %+v", checkpointPhase(p, ferryv1.StepRollback), p.Status.Canary)
 	}
-	stable, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
-	must(t, err)
-	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
-		t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
-	}
-	if _, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the canary deployment is still there: %v", err)
-	}
+	checkBackOn(ctx, t, cs, "web-canary", "1.0.0", 2)
 	if _, err := approval.Abort(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
 		t.Errorf("abort with nothing under way: %v", err)
 	}

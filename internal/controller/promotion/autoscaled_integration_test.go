@@ -35,7 +35,7 @@ deploy:
 func TestAutoscaledDeploymentKeepsItsSize(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-hpa")
+	runWorkloads(ctx, t, env, cs, "web-hpa", nil)
 	deliverFirst(ctx, t, c, autoscaledFile)
 	d, err := cs.AppsV1().Deployments("web-hpa").Get(ctx, "web", metav1.GetOptions{})
 	must(t, err)

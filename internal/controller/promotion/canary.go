@@ -240,17 +240,7 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	}
 	first := firstPods(plan, replicas, ts[0].route != nil)
 	for _, t := range ts {
-		cd, err := trackObject(t.stable, TrackCanary, first)
-		if err != nil {
-			return nil, err
-		}
-		objs := t.others
-		if t.route != nil {
-			if objs, err = routedObjects(t, stableVersion); err != nil {
-				return nil, err
-			}
-		}
-		if err := apply(ctx, t.c, t.rendered(f.app.Name, ns), nil, append(append([]*unstructured.Unstructured(nil), objs...), cd)); err != nil {
+		if err := r.startIn(ctx, f, t, ns, stableVersion, first); err != nil {
 			return nil, err
 		}
 	}
@@ -268,14 +258,44 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 	return cs, nil
 }
 
-// firstPods is the size the canary Deployment is made with: the first step's share
-// when that step sets a weight by pod count, so the Deployment controller acts once
-// (made, then scaled, it acted twice before the first pod started); none otherwise.
-func firstPods(plan canaryPlan, replicas int32, routed bool) int32 {
-	if routed || len(plan.steps) == 0 || plan.steps[0].Kind != canary.SetWeight {
-		return 0
+// startIn starts the canary in one target: the objects other than the stable
+// Deployment applied, then the canary's first pods, in the stable Deployment's own
+// ReplicaSet (split.go) or, through a route, in a Deployment beside it.
+func (r *Reconciler) startIn(ctx context.Context, f *facts, t canaryTarget, ns, stableVersion string, first tracks) error {
+	if t.route == nil {
+		if err := apply(ctx, t.c, t.rendered(f.app.Name, ns), nil, t.others); err != nil {
+			return err
+		}
+		sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+		if err != nil {
+			return err
+		}
+		if sd == nil {
+			return fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+		}
+		return startSplit(ctx, t.c, sd, t.stable, f.release.Spec.Version, first)
 	}
-	return weightTracks(replicas, plan.steps[0].Weight, plan.baseline).canary
+	cd, err := trackObject(t.stable, TrackCanary, first.canary)
+	if err != nil {
+		return err
+	}
+	objs, err := routedObjects(t, stableVersion)
+	if err != nil {
+		return err
+	}
+	return apply(ctx, t.c, t.rendered(f.app.Name, ns), nil, append(objs, cd))
+}
+
+// firstPods are the canary's and the stable's pods as the canary starts: the first
+// step's shares when that step sets a weight by pod count, so that the step begins
+// with the start (a canary made, then scaled, waited a reconcile longer); all pods
+// stable otherwise. Baseline pods wait for the step.
+func firstPods(plan canaryPlan, replicas int32, routed bool) tracks {
+	if routed || len(plan.steps) == 0 || plan.steps[0].Kind != canary.SetWeight {
+		return tracks{stable: replicas}
+	}
+	n := weightTracks(replicas, plan.steps[0].Weight, plan.baseline)
+	return tracks{canary: n.canary, stable: n.stable}
 }
 
 // runningStable is the version and size of the stable Deployment when every target
@@ -371,7 +391,7 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 	}
 	var waiting []string
 	for _, t := range ts {
-		msg, err := r.handOverIn(ctx, f, t, ns)
+		msg, err := r.handOverSplit(ctx, f, t, ns)
 		if err != nil {
 			return false, 0, err
 		}
@@ -405,54 +425,6 @@ func handOverPoll(ts []canaryTarget) time.Duration {
 	return 10 * time.Millisecond
 }
 
-// handOverIn takes one cluster a step further through the handover: the canary at
-// the full size, then the stable and baseline Deployments with no pods, then the stable
-// Deployment on the new version at the full size. It returns what it waits for, or ""
-// when the stable Deployment has the new version at its full size.
-func (r *Reconciler) handOverIn(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
-	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
-	if err != nil {
-		return "", err
-	}
-	if sd == nil {
-		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
-	}
-	full := fullSize(f, t)
-	version := f.release.Spec.Version
-	if runsVersion(sd, version) && int64(ptr.Deref(sd.Spec.Replicas, 1)) == full {
-		return "", nil // handed over by an earlier reconcile whose status was not written
-	}
-	if msg, err := r.fullCanary(ctx, t, ns, int32(full)); err != nil || msg != "" { //nolint:gosec // a replica count
-		return msg, err
-	}
-	if ptr.Deref(sd.Spec.Replicas, 1) != 0 {
-		if err := r.emptyStable(ctx, f, t, ns); err != nil {
-			return "", err
-		}
-		if !t.c.local {
-			return handingOver, nil
-		}
-		// In the local cache the Deployment controller's answer shows within some tens
-		// of milliseconds: waiting for it here spares a status write and a requeue
-		// before the new version can follow.
-		if sd = r.awaitEmptied(ctx, t.c, ns, sd.Name); sd == nil {
-			return handingOver, nil
-		}
-	}
-	if sd.Status.ObservedGeneration < sd.Generation {
-		// Said as when it was written: a status write for this short wait would only
-		// delay the next look (the cache has to catch up with the write).
-		return handingOver, nil
-	}
-	// The new version at its full size at once, before the promotion's deploy applies
-	// every object again (the others unchanged since the canary began).
-	obj := t.stable.DeepCopy()
-	if err := unstructured.SetNestedField(obj.Object, full, "spec", "replicas"); err != nil {
-		return "", fmt.Errorf("sizing the stable deployment: %w", err)
-	}
-	return "", t.c.applier.Apply(ctx, obj)
-}
-
 // fullSize is the size of a target's stable Deployment after the handover: the
 // render's, or for an autoscaled one the autoscaler's size when the canary began (not
 // the render's minimum).
@@ -466,65 +438,6 @@ func fullSize(f *facts, t canaryTarget) int64 {
 	}
 	return full
 }
-
-// fullCanary brings the canary Deployment to the full size; it returns what it waits
-// for, or "" when all its pods are available.
-func (r *Reconciler) fullCanary(ctx context.Context, t canaryTarget, ns string, full int32) (string, error) {
-	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), TrackCanary))
-	if err != nil {
-		return "", err
-	}
-	if cd == nil {
-		return "", fmt.Errorf("%w: the canary deployment %s/%s is gone", errStepFailed, ns, trackName(t.stable.GetName(), TrackCanary))
-	}
-	if ptr.Deref(cd.Spec.Replicas, 1) != full {
-		return fmt.Sprintf("canary scaling to %d before the stable pods go", full), scale(ctx, t.c, ns, cd.Name, full)
-	}
-	if done, msg := r.canaryComplete(ctx, t.c, cd); !done {
-		return "canary: " + msg, nil
-	}
-	return "", nil
-}
-
-// emptyStable scales the stable and the baseline Deployments to no pods.
-func (r *Reconciler) emptyStable(ctx context.Context, f *facts, t canaryTarget, ns string) error {
-	baseline := trackName(t.stable.GetName(), trackBaseline)
-	return together([]func() error{
-		func() error { return scale(ctx, t.c, ns, t.stable.GetName(), 0) },
-		func() error {
-			if f.prom.Status.Canary.BaselineReplicas == 0 {
-				return nil
-			}
-			return client.IgnoreNotFound(scale(ctx, t.c, ns, baseline, 0))
-		},
-	})
-}
-
-// awaitEmptied reads the local cache for a short while until the Deployment
-// controller has seen the stable Deployment with no pods; nil when it has not yet (the
-// Promotion then looks again later).
-func (r *Reconciler) awaitEmptied(ctx context.Context, c *conn, ns, name string) *appsv1.Deployment {
-	giveUp := time.After(500 * time.Millisecond)
-	for {
-		sd, err := r.existing(ctx, c, ns, name)
-		if err != nil || sd == nil {
-			return nil
-		}
-		if ptr.Deref(sd.Spec.Replicas, 1) == 0 && sd.Status.ObservedGeneration >= sd.Generation {
-			return sd
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-giveUp:
-			return nil
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-}
-
-// handingOver says what the handover waits for once the canary has the full size.
-const handingOver = "the stable deployment's old pods go"
 
 // tracks are the pod counts of a canary release in one cluster.
 type tracks struct{ canary, baseline, stable int32 }
@@ -697,7 +610,7 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 		cs.Weight, cs.Routed = 0, true
 	}
 	for _, t := range ts {
-		if err := scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.abortIn(ctx, t, ns, cs); err != nil {
 			return fmt.Errorf("aborting the canary: %w", err)
 		}
 		for _, track := range []string{TrackCanary, trackBaseline} {
@@ -711,6 +624,20 @@ func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarge
 	cs.Message = "aborted: the canary's pods are removed and " + cs.StableVersion + " has all the traffic"
 	r.event(f.prom, corev1.EventTypeWarning, "CanaryAborted", ferryv1.StepDeploy, cause+"; "+cs.Message)
 	return fmt.Errorf("%w: %s; %s", errStepFailed, cause, cs.Message)
+}
+
+// abortIn puts the stable version back at its full size in one target: in the stable
+// Deployment's ReplicaSets for a canary split by pods, by the Deployment's size for one
+// beside it (whose pods then go with it).
+func (r *Reconciler) abortIn(ctx context.Context, t canaryTarget, ns string, cs *ferryv1.CanaryStatus) error {
+	if cs.Route != "" {
+		return ignoreNotFound(scale(ctx, t.c, ns, t.stable.GetName(), cs.StableReplicas))
+	}
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil || sd == nil {
+		return err
+	}
+	return abortSplit(ctx, t.c, sd, cs.StableReplicas)
 }
 
 // removeCanaries deletes the canary and the blue-green preview in every target, once

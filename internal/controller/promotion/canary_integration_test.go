@@ -13,10 +13,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -42,12 +44,13 @@ deploy:
 `
 
 // TestCanaryWaitsForAPersonToResume runs a canary whose second step is a pause without a
-// duration. 1.0.0 is the stage's first release: a plain rollout. 1.1.0 starts a canary
-// Deployment of one pod beside one stable pod and waits; the API server refuses a resume
-// in another's name; the user's own resume lets it go on: the canary grows to the full
-// size, only then do the stable pods go, the stable Deployment takes 1.1.0 at full size
-// and the canary goes. The API server has no deployment controller:
-// a loop of the test reports each Deployment rolled out at its size.
+// duration, against the real Deployment and ReplicaSet controllers (the test plays the
+// kubelet). 1.0.0 is the stage's first release: a plain rollout. 1.1.0 holds the stable
+// Deployment (paused, with 1.1.0's pod template) and starts a ReplicaSet of one 1.1.0 pod
+// beside one stable pod, and waits; the API server refuses a resume in another's name;
+// the user's own resume lets it go on: the canary's ReplicaSet grows to the full size,
+// only then do the stable pods go, and the Deployment, no longer held, has 1.1.0 at full
+// size in that same ReplicaSet: no 1.1.0 pod started twice.
 func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	rc := env.Config
@@ -55,7 +58,7 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, c, cs := runEngine(t, rc)
-	go testenv.ReportEveryRollout(ctx, cs, "web-canary")
+	runWorkloads(ctx, t, env, cs, "web-canary", nil)
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		Spec: ferryv1.ApplicationSpec{AppFile: canaryFile, Stages: []ferryv1.StageSpec{
@@ -78,16 +81,21 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 	if cs := p.Status.Canary; cs.Weight != 50 || cs.CanaryReplicas != 1 || cs.StableReplicasNow != 1 || cs.StableVersion != "1.0.0" {
 		t.Errorf("canary status: %+v", cs)
 	}
-	canary, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{})
-	must(t, err)
-	if canary.Spec.Template.Labels["ferry.dev/track"] != "canary" || canary.Spec.Selector.MatchLabels["ferry.dev/track"] != "canary" ||
-		canary.Labels["app.kubernetes.io/version"] != "1.1.0" || *canary.Spec.Replicas != 1 {
-		t.Errorf("canary deployment: labels %v, selector %v, replicas %d", canary.Spec.Template.Labels, canary.Spec.Selector.MatchLabels, *canary.Spec.Replicas)
-	}
 	stable, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
 	must(t, err)
-	if stable.Labels["app.kubernetes.io/version"] != "1.0.0" || *stable.Spec.Replicas != 1 {
-		t.Errorf("stable deployment while paused: version %s, %d replicas", stable.Labels["app.kubernetes.io/version"], *stable.Spec.Replicas)
+	if stable.Labels["app.kubernetes.io/version"] != "1.0.0" || stable.Spec.Template.Labels["app.kubernetes.io/version"] != "1.1.0" ||
+		!stable.Spec.Paused || stable.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType || *stable.Spec.Replicas != 2 {
+		t.Errorf("stable deployment while paused: version %s, template's %s, paused %t, strategy %s, %d replicas", stable.Labels["app.kubernetes.io/version"],
+			stable.Spec.Template.Labels["app.kubernetes.io/version"], stable.Spec.Paused, stable.Spec.Strategy.Type, *stable.Spec.Replicas)
+	}
+	sets := setsByVersion(ctx, t, cs, "web-canary")
+	if len(sets["1.1.0"]) != 1 || len(sets["1.0.0"]) != 1 || *sets["1.1.0"][0].Spec.Replicas != 1 || *sets["1.0.0"][0].Spec.Replicas != 1 ||
+		sets["1.1.0"][0].Labels["ferry.dev/track"] != "canary" || sets["1.0.0"][0].Labels["ferry.dev/track"] != "stable" ||
+		!metav1.IsControlledBy(&sets["1.1.0"][0], stable) {
+		t.Errorf("replica sets while paused: %s", describeSets(sets))
+	}
+	if _, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a canary deployment beside the stable one: %v", err)
 	}
 
 	env.Grant(t, "ferry-resumer", []rbacv1.PolicyRule{{APIGroups: []string{"ferry.dev"}, Resources: []string{"promotions"}, Verbs: []string{"get", "list", "patch"}}}, "leads")
@@ -98,58 +106,96 @@ func TestCanaryWaitsForAPersonToResume(t *testing.T) {
 		!strings.Contains(err.Error(), "spec.resume.user must be the requesting user, ann") {
 		t.Errorf("resume in another's name: %v", err)
 	}
-	w, err := cs.AppsV1().Deployments("web-canary").Watch(ctx, metav1.ListOptions{ResourceVersion: stable.ResourceVersion})
+	list, err := cs.AppsV1().ReplicaSets("web-canary").List(ctx, metav1.ListOptions{})
+	must(t, err)
+	w, err := cs.AppsV1().ReplicaSets("web-canary").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	must(t, err)
 	_, err = approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req)
 	must(t, err)
 	p = waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
-	checkNoDip(t, w.ResultChan(), canary.Status.AvailableReplicas, 2)
+	checkNoDip(t, w.ResultChan(), sets["1.1.0"][0].Name, 2)
 	w.Stop()
 	if p.Spec.Resume == nil || p.Spec.Resume.User != "ann" || p.Spec.Resume.Step != 1 || p.Status.Canary.Phase != ferryv1.CanaryPromoting {
 		t.Errorf("resume %+v, canary %+v", p.Spec.Resume, p.Status.Canary)
 	}
 	stable, err = cs.AppsV1().Deployments("web-canary").Get(ctx, "web", metav1.GetOptions{})
 	must(t, err)
-	if stable.Labels["app.kubernetes.io/version"] != "1.1.0" || *stable.Spec.Replicas != 2 {
-		t.Errorf("stable deployment after the promotion: version %s, %d replicas", stable.Labels["app.kubernetes.io/version"], *stable.Spec.Replicas)
+	if stable.Labels["app.kubernetes.io/version"] != "1.1.0" || *stable.Spec.Replicas != 2 || stable.Spec.Paused ||
+		stable.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || stable.Annotations["ferry.dev/canary-hold"] != "" {
+		t.Errorf("stable deployment after the promotion: version %s, %d replicas, paused %t, strategy %s, annotations %v",
+			stable.Labels["app.kubernetes.io/version"], *stable.Spec.Replicas, stable.Spec.Paused, stable.Spec.Strategy.Type, stable.Annotations)
 	}
-	if _, err := cs.AppsV1().Deployments("web-canary").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the canary deployment is still there: %v", err)
+	if sets := setsByVersion(ctx, t, cs, "web-canary"); len(sets["1.1.0"]) != 1 || sets["1.1.0"][0].Status.AvailableReplicas != 2 ||
+		sets["1.1.0"][0].Labels["ferry.dev/track"] != "" || *sets["1.0.0"][0].Spec.Replicas != 0 {
+		t.Errorf("replica sets after the promotion: %s", describeSets(sets))
 	}
 	if _, err := approval.Resume(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
 		t.Errorf("resume with nothing waiting: %v", err)
 	}
 }
 
-// checkNoDip reads a watch of a canary's Deployments through its handover, until the
-// canary Deployment is deleted, starting with canaryAvailable of its pods available: the stable Deployment (web) may go to no pods only once
-// the canary's (web-canary) full size is available, so that the stable size carries
-// the traffic throughout.
-func checkNoDip(t *testing.T, events <-chan watch.Event, canaryAvailable, full int32) {
+// runWorkloads runs the Deployment and ReplicaSet controllers for the test and plays
+// the kubelet for the pods in ns, holding back those hold names (nil: none).
+func runWorkloads(ctx context.Context, t *testing.T, env *testenv.Env, cs kubernetes.Interface, ns string, hold func(*corev1.Pod) bool) {
+	t.Helper()
+	env.StartWorkloadControllers(t)
+	go testenv.RunPods(ctx, cs, ns, hold)
+}
+
+// setsByVersion lists the ReplicaSets in ns by the version their pods run.
+func setsByVersion(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string) map[string][]appsv1.ReplicaSet {
+	t.Helper()
+	list, err := cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	must(t, err)
+	out := map[string][]appsv1.ReplicaSet{}
+	for _, rs := range list.Items {
+		v := rs.Spec.Template.Labels["app.kubernetes.io/version"]
+		out[v] = append(out[v], rs)
+	}
+	return out
+}
+
+// describeSets says what each ReplicaSet runs, for a failure's message.
+func describeSets(sets map[string][]appsv1.ReplicaSet) string {
+	var b strings.Builder
+	for v, list := range sets {
+		for _, rs := range list {
+			fmt.Fprintf(&b, "%s: %s spec %d available %d track %q; ", v, rs.Name, ptr.Deref(rs.Spec.Replicas, 1), rs.Status.AvailableReplicas, rs.Labels["ferry.dev/track"])
+		}
+	}
+	return b.String()
+}
+
+// checkNoDip reads a watch of a canary's ReplicaSets through its handover, until a
+// second of quiet: the stable version's ReplicaSet may go to no pods only once the
+// canary's (named canary) has its full size available, so that the stable size carries
+// the traffic throughout; and the new version never has another ReplicaSet (its pods
+// would start a second time).
+func checkNoDip(t *testing.T, events <-chan watch.Event, canary string, full int32) {
 	t.Helper()
 	emptied := false
-	timeout := time.After(time.Minute)
+	var canaryAvailable int32
 	for {
 		var ev watch.Event
 		select {
 		case ev = <-events:
-		case <-timeout:
-			t.Fatal("the watch did not show the canary deployment deleted within a minute")
-		}
-		d, ok := ev.Object.(*appsv1.Deployment)
-		switch {
-		case !ok:
-		case d.Name == "web-canary" && ev.Type == watch.Deleted:
+		case <-time.After(time.Second):
 			if !emptied {
-				t.Error("the stable deployment never went to no pods before it took the new version")
+				t.Error("the stable version's replica set never went to no pods")
 			}
 			return
-		case d.Name == "web-canary":
-			canaryAvailable = d.Status.AvailableReplicas
-		case d.Name == "web" && ptr.Deref(d.Spec.Replicas, 1) == 0 && !emptied:
+		}
+		rs, ok := ev.Object.(*appsv1.ReplicaSet)
+		switch {
+		case !ok:
+		case rs.Name == canary:
+			canaryAvailable = rs.Status.AvailableReplicas
+		case rs.Spec.Template.Labels["app.kubernetes.io/version"] == "1.1.0":
+			t.Errorf("another replica set of the new version: %s", rs.Name)
+		case ptr.Deref(rs.Spec.Replicas, 1) == 0 && !emptied:
 			emptied = true
 			if canaryAvailable < full {
-				t.Errorf("the stable deployment went to no pods while the canary had %d of %d pods available", canaryAvailable, full)
+				t.Errorf("the stable replica set went to no pods while the canary had %d of %d pods available", canaryAvailable, full)
 			}
 		}
 	}
@@ -176,7 +222,7 @@ deploy:
 func TestInconclusiveAnalysisCanPauseForAPerson(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-pausing")
+	runWorkloads(ctx, t, env, cs, "web-pausing", nil)
 	analyseWith(ctx, t, c, "http://127.0.0.1:1", refusedErrors) // a closed loopback port
 	must(t, c.Create(ctx, &ferryv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
@@ -231,21 +277,28 @@ deploy:
 `
 
 // TestStuckHandoverKeepsTheOldVersion runs a canary of 1.1.0 whose one step passes but
-// whose pods beyond the first never start: the test's status player leaves the canary
-// Deployment unreported at the full size. The handover waits for them and the stable
-// pods stay; at the deploy timeout the canary is aborted. The stable Deployment is back
-// at its full size on 1.0.0, never ran 1.1.0 nor went to no pods, the canary is gone,
-// and the Promotion failed.
+// whose pods beyond the first never start: the test's kubelet holds them back. The
+// handover waits for them and the stable pods stay; at the deploy timeout the canary is
+// aborted. The stable version's ReplicaSet never went to no pods, and at the end the
+// Deployment is no longer held and runs 1.0.0 at its full size, the canary's
+// ReplicaSet has no pods, and the Promotion failed.
 func TestStuckHandoverKeepsTheOldVersion(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportRolloutsBut(ctx, cs, "web-stuck", func(d *appsv1.Deployment) bool {
-		return d.Name == "web-canary" && ptr.Deref(d.Spec.Replicas, 1) == 2
+	var first string
+	runWorkloads(ctx, t, env, cs, "web-stuck", func(p *corev1.Pod) bool {
+		if p.Labels["app.kubernetes.io/version"] != "1.1.0" {
+			return false
+		}
+		if first == "" {
+			first = p.Name
+		}
+		return p.Name != first
 	})
 	deliverFirst(ctx, t, c, stuckFile)
-	stable, err := cs.AppsV1().Deployments("web-stuck").Get(ctx, "web", metav1.GetOptions{})
+	list, err := cs.AppsV1().ReplicaSets("web-stuck").List(ctx, metav1.ListOptions{})
 	must(t, err)
-	w, err := cs.AppsV1().Deployments("web-stuck").Watch(ctx, metav1.ListOptions{ResourceVersion: stable.ResourceVersion, FieldSelector: "metadata.name=web"})
+	w, err := cs.AppsV1().ReplicaSets("web-stuck").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	must(t, err)
 	defer w.Stop()
 
@@ -257,32 +310,15 @@ func TestStuckHandoverKeepsTheOldVersion(t *testing.T) {
 	if cs := p.Status.Canary; cs == nil || cs.Phase != ferryv1.CanaryAborted {
 		t.Errorf("canary status: %+v", cs)
 	}
-	if _, err := cs.AppsV1().Deployments("web-stuck").Get(ctx, "web-canary", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the canary deployment is still there: %v", err)
-	}
-	sizes := map[int32]bool{}
+	checkBackOn(ctx, t, cs, "web-stuck", "1.0.0", 2)
 	for {
-		var ev watch.Event
 		select {
-		case ev = <-w.ResultChan():
+		case ev := <-w.ResultChan():
+			if rs, ok := ev.Object.(*appsv1.ReplicaSet); ok && rs.Spec.Template.Labels["app.kubernetes.io/version"] == "1.0.0" && ptr.Deref(rs.Spec.Replicas, 1) == 0 {
+				t.Fatal("the stable replica set went to no pods while the canary's were not all available")
+			}
 		case <-time.After(time.Second): // every change is long written: the watch has shown them
-			if sizes[0] {
-				t.Error("the stable deployment went to no pods while the canary's were not all available")
-			}
-			stable, err = cs.AppsV1().Deployments("web-stuck").Get(ctx, "web", metav1.GetOptions{})
-			must(t, err)
-			if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
-				t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
-			}
 			return
-		}
-		d, ok := ev.Object.(*appsv1.Deployment)
-		if !ok {
-			continue
-		}
-		sizes[ptr.Deref(d.Spec.Replicas, 1)] = true
-		if v := d.Labels["app.kubernetes.io/version"]; v != "1.0.0" {
-			t.Fatalf("the stable deployment ran %s (%d replicas)", v, ptr.Deref(d.Spec.Replicas, 1))
 		}
 	}
 }
@@ -312,7 +348,7 @@ deploy:
 func TestBackgroundAnalysisEndsACanary(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-background")
+	runWorkloads(ctx, t, env, cs, "web-background", nil)
 	analyseWith(ctx, t, c, "http://127.0.0.1:1", refusedErrors) // a closed loopback port
 	deliverFirst(ctx, t, c, backgroundFile)
 	must(t, c.Create(ctx, newReleaseOf(backgroundFile, "1.1.0", digest2)))
@@ -330,11 +366,36 @@ func TestBackgroundAnalysisEndsACanary(t *testing.T) {
 	eventually(t, func() error {
 		return hasEvent(ctx, cs, "Promotion", "web-1-1-0-dev", "AnalysisStarted", "background analysis errors started at canary step 2")
 	})
-	stable, err := cs.AppsV1().Deployments("web-background").Get(ctx, "web", metav1.GetOptions{})
-	must(t, err)
-	if v := stable.Labels["app.kubernetes.io/version"]; v != "1.0.0" || *stable.Spec.Replicas != 2 {
-		t.Errorf("stable deployment after the abort: version %s, %d replicas", v, *stable.Spec.Replicas)
-	}
+	checkBackOn(ctx, t, cs, "web-background", "1.0.0", 2)
+}
+
+// checkBackOn checks that web in ns runs version at its full size after an abort: the
+// Deployment no longer held, with the version's pod template, and that version's one
+// ReplicaSet with every pod (the others with none).
+func checkBackOn(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, version string, full int32) {
+	t.Helper()
+	eventually(t, func() error {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if v, tv := d.Labels["app.kubernetes.io/version"], d.Spec.Template.Labels["app.kubernetes.io/version"]; v != version || tv != version ||
+			*d.Spec.Replicas != full || d.Spec.Paused || d.Annotations["ferry.dev/canary-hold"] != "" || d.Status.AvailableReplicas != full {
+			return fmt.Errorf("deployment: version %s, template's %s, %d replicas (%d available), paused %t, annotations %v", v, tv, *d.Spec.Replicas, d.Status.AvailableReplicas, d.Spec.Paused, d.Annotations)
+		}
+		sets := setsByVersion(ctx, t, cs, ns)
+		for v, list := range sets {
+			for _, rs := range list {
+				if want := map[bool]int32{true: full}[v == version]; ptr.Deref(rs.Spec.Replicas, 1) != want || rs.Status.Replicas != want {
+					return fmt.Errorf("replica sets: %s", describeSets(sets))
+				}
+			}
+		}
+		if len(sets[version]) != 1 {
+			return fmt.Errorf("replica sets: %s", describeSets(sets))
+		}
+		return nil
+	})
 }
 
 const measuredFile = `build: {buildType: go, artifact: web}
@@ -368,7 +429,7 @@ func (m *canaryMetrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprintf(w, "# TYPE http_requests_total counter\n")
-	fmt.Fprintf(w, "http_requests_total{namespace=\"web-measured\",app_kubernetes_io_name=\"web\",ferry_dev_track=\"canary\",code=\"200\"} %d\n", 20*n)
+	fmt.Fprintf(w, "http_requests_total{namespace=\"web-measured\",app_kubernetes_io_name=\"web\",app_kubernetes_io_version=\"1.1.0\",code=\"200\"} %d\n", 20*n)
 }
 
 // TestBackgroundAnalysisMeasuresThroughTheSteps runs a canary with an analysis in the
@@ -382,7 +443,7 @@ func TestBackgroundAnalysisMeasuresThroughTheSteps(t *testing.T) {
 	promURL, _ := testenv.StartPrometheus(t, strings.TrimPrefix(srv.URL, "http://"))
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-measured")
+	runWorkloads(ctx, t, env, cs, "web-measured", nil)
 	analyseWith(ctx, t, c, promURL, ferryv1.AnalysisTemplateSpec{SLIs: map[string]string{
 		"error_rate": `(sum(rate(http_requests_total{$canarySelector,code=~"5.."}[$interval])) or vector(0)) / sum(rate(http_requests_total{$canarySelector}[$interval]))`},
 		SLO:      "objectives: [{sli: error_rate, pass: [{criteria: [\"<=0.01\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
@@ -436,7 +497,7 @@ deploy:
 func TestResumeFullSkipsTheStepsLeft(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportEveryRollout(ctx, cs, "web-full")
+	runWorkloads(ctx, t, env, cs, "web-full", nil)
 	deliverFirst(ctx, t, c, fullFile)
 	must(t, c.Create(ctx, newReleaseOf(fullFile, "1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {

@@ -110,6 +110,9 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 					return false, 0, err
 				}
 			}
+			if err := r.unholdAll(ctx, c, ns, objs); err != nil {
+				return false, 0, err
+			}
 			if err := apply(ctx, c, rd, nsLabels, objs); err != nil {
 				return false, 0, err
 			}

@@ -124,8 +124,9 @@ func (r *Reconciler) templates(ctx context.Context, ns string, names []string) (
 	return out, every, nil
 }
 
-// analysisVars fills the query placeholders: the canary's pods carry the track label,
-// the stable pods the stable version.
+// analysisVars fills the query placeholders: the canary's pods are the new version's
+// (in the stable Deployment's ReplicaSet, or beside it through a route), the baseline's
+// carry the track label, the stable pods the stable version.
 func (r *Reconciler) analysisVars(f *facts) (analysis.Vars, error) {
 	file, err := f.file()
 	if err != nil {
@@ -138,7 +139,7 @@ func (r *Reconciler) analysisVars(f *facts) (analysis.Vars, error) {
 	app := file.App.Build.Artifact
 	base := fmt.Sprintf(`namespace=%q,app_kubernetes_io_name=%q`, ns, app)
 	v := analysis.Vars{App: app, Namespace: ns, Stage: f.stage.Name, Version: f.release.Spec.Version,
-		CanarySelector: base + `,ferry_dev_track="canary"`}
+		CanarySelector: base + fmt.Sprintf(`,app_kubernetes_io_version=%q`, f.release.Spec.Version)}
 	switch cs := f.prom.Status.Canary; {
 	case cs != nil && cs.Baseline:
 		v.BaselineSelector = base + `,ferry_dev_track="baseline"`

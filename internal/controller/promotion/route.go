@@ -152,7 +152,11 @@ func (r *Reconciler) scaleAll(ctx context.Context, f *facts, ts []canaryTarget, 
 	cs := f.prom.Status.Canary
 	var waiting []string
 	for _, t := range ts {
-		msg, err := r.scaleTracks(ctx, f, t, ns, want)
+		scaleIn := r.scaleTracks
+		if cs.Route == "" {
+			scaleIn = r.splitTracks
+		}
+		msg, err := scaleIn(ctx, f, t, ns, want)
 		if err != nil {
 			return false, err
 		}

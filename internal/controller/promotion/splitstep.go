@@ -1,0 +1,250 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// The steps of a canary split by pods (split.go): its start, each weight, the handover
+// and an abort, in one target cluster.
+
+// startSplit holds the stable Deployment for the new version, makes the canary's
+// ReplicaSet with its first pods, then takes the stable ReplicaSet to its first size.
+// The canary's ReplicaSet is written first: the Deployment controller sizes a
+// ReplicaSet that alone has pods to the Deployment.
+func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *unstructured.Unstructured, version string, first tracks) error {
+	template, found, err := unstructured.NestedMap(stable.Object, "spec", "template")
+	if err != nil || !found {
+		return &invalidError{fmt.Sprintf("the Deployment %s has no pod template", stable.GetName())}
+	}
+	held, err := holdStable(ctx, c, sd, version, template)
+	if err != nil {
+		return fmt.Errorf("holding deployment %s for the canary: %w", sd.Name, err)
+	}
+	rs, err := canarySet(held, first.canary)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cs.AppsV1().ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{FieldManager: "ferry-canary"}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("making the canary's replica set: %w", err)
+	}
+	if first.canary == 0 {
+		return nil
+	}
+	sets, err := podSetsOf(ctx, c, held)
+	if err != nil || sets.stable == nil {
+		return err // without a stable ReplicaSet, the step says so
+	}
+	return scaleSet(ctx, c, sets.stable, first.stable, trackStable)
+}
+
+// heldStable reads the stable Deployment and its ReplicaSets during the steps; the
+// Deployment must still be held for the version.
+func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, ns string) (*appsv1.Deployment, podSets, error) {
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil {
+		return nil, podSets{}, err
+	}
+	if sd == nil {
+		return nil, podSets{}, fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+	}
+	if h, held := heldFor(sd); !held || h.Version != f.release.Spec.Version {
+		return nil, podSets{}, fmt.Errorf("%w: the stable deployment %s/%s is no longer held for the canary of %s", errStepFailed, ns, sd.Name, f.release.Spec.Version)
+	}
+	sets, err := podSetsOf(ctx, t.c, sd)
+	if err != nil {
+		return nil, podSets{}, err
+	}
+	if sets.canary == nil {
+		return nil, podSets{}, fmt.Errorf("%w: the canary's replica set of deployment %s/%s is gone", errStepFailed, ns, sd.Name)
+	}
+	return sd, sets, nil
+}
+
+// splitTracks brings one cluster's canary, stable and baseline pods to their counts; it
+// returns what it waits for, or "" when all are there. The canary's and the stable's
+// changes are sent together, except when the canary has no pods yet: it is written
+// first then, as at its start.
+func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
+	sd, sets, err := r.heldStable(ctx, f, t, ns)
+	if err != nil {
+		return "", err
+	}
+	if sets.stable == nil && want.stable > 0 {
+		return "", fmt.Errorf("%w: deployment %s/%s has no replica set of %s left", errStepFailed, ns, sd.Name, f.prom.Status.Canary.StableVersion)
+	}
+	var waiting []string
+	var first, writes []func() error
+	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, want.canary); write != nil {
+		if ptr.Deref(sets.canary.Spec.Replicas, 1) == 0 {
+			first = append(first, write)
+		} else {
+			writes = append(writes, write)
+		}
+		waiting = append(waiting, msg)
+	} else if msg != "" {
+		waiting = append(waiting, msg)
+	}
+	if sets.stable != nil {
+		msg, write := sizeSet(ctx, t.c, trackStable, sets.stable, want.stable)
+		if write != nil {
+			writes = append(writes, write)
+		}
+		if msg != "" {
+			waiting = append(waiting, msg)
+		}
+	}
+	for _, rs := range sets.others {
+		writes = append(writes, func() error { return scaleSet(ctx, t.c, rs, 0, "") })
+	}
+	if err := together(first); err != nil {
+		return "", err
+	}
+	if err := together(writes); err != nil {
+		return "", err
+	}
+	if sets.stable != nil {
+		msg, err := r.scaleBaseline(ctx, t, ns, stableCopy(sd, sets.stable), want.baseline)
+		if err != nil {
+			return "", err
+		}
+		if msg != "" {
+			waiting = append(waiting, msg)
+		}
+	}
+	return strings.Join(waiting, ", "), nil
+}
+
+// sizeSet returns the write that brings a track's ReplicaSet to n pods (and gives it
+// the track label, whose changes wake the Promotion), with what the step then waits
+// for; without a write, what it waits for ("" when all its pods are available).
+func sizeSet(ctx context.Context, c *conn, track string, rs *appsv1.ReplicaSet, n int32) (string, func() error) {
+	if ptr.Deref(rs.Spec.Replicas, 1) != n || rs.Labels[LabelTrack] != track {
+		return fmt.Sprintf("%s scaling to %d", track, n), func() error { return scaleSet(ctx, c, rs, n, track) }
+	}
+	if !scaled(rs) {
+		return fmt.Sprintf("%s: %d of %d pods available", track, rs.Status.AvailableReplicas, n), nil
+	}
+	return "", nil
+}
+
+// stableCopy is the held Deployment as it was before the canary, with the stable
+// ReplicaSet's pod template: what the baseline copies.
+func stableCopy(sd *appsv1.Deployment, stable *appsv1.ReplicaSet) *appsv1.Deployment {
+	d := sd.DeepCopy()
+	d.Spec.Template = withoutHash(stable.Spec.Template)
+	d.Spec.Paused = false
+	if h, held := heldFor(sd); held {
+		d.Spec.Strategy = h.Strategy
+	}
+	delete(d.Annotations, annotationHold)
+	return d
+}
+
+// handOverSplit takes one cluster a step further through the handover: the canary's
+// ReplicaSet at the full size, then, once all its pods are available, the stable and
+// baseline pods go and the hold ends (the Deployment then has the new version's
+// ReplicaSet at its full size: nothing more starts). It returns what it waits for, or
+// "" when the hold has ended.
+func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil {
+		return "", err
+	}
+	if sd == nil {
+		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+	}
+	if _, held := heldFor(sd); !held {
+		return "", nil // handed over by an earlier reconcile whose status was not written
+	}
+	sd, sets, err := r.heldStable(ctx, f, t, ns)
+	if err != nil {
+		return "", err
+	}
+	full := int32(fullSize(f, t)) //nolint:gosec // a replica count
+	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
+		if write != nil {
+			return msg + " before the stable pods go", write()
+		}
+		return msg, nil
+	}
+	if ptr.Deref(sd.Spec.Replicas, 1) != full {
+		// Sized while still held, so that the canary's ReplicaSet, once alone with pods,
+		// is the Deployment's size (a Recreate Deployment gives such a one its size).
+		patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, full)
+		_, err := t.c.cs.AppsV1().Deployments(ns).Patch(ctx, sd.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "ferry-canary"})
+		return "the stable deployment takes the size " + strconv.Itoa(int(full)), err
+	}
+	if sd.Status.ObservedGeneration < sd.Generation {
+		return "the stable deployment takes the size " + strconv.Itoa(int(full)), nil
+	}
+	writes := []func() error{
+		func() error { return unhold(ctx, t.c, sd) },
+		func() error { return scaleSet(ctx, t.c, sets.canary, full, "") },
+	}
+	for _, rs := range append([]*appsv1.ReplicaSet{sets.stable}, sets.others...) {
+		if rs != nil {
+			writes = append(writes, func() error { return scaleSet(ctx, t.c, rs, 0, "") })
+		}
+	}
+	if f.prom.Status.Canary.BaselineReplicas > 0 {
+		writes = append(writes, func() error {
+			return ignoreNotFound(scale(ctx, t.c, ns, trackName(sd.Name, trackBaseline), 0))
+		})
+	}
+	return "", together(writes)
+}
+
+// abortSplit removes the canary's pods at once, gives the stable ReplicaSet its full
+// size, and ends the hold with the stable version's pod template back on the
+// Deployment (whose controller then finds that ReplicaSet its own, and starts nothing).
+// Without a stable ReplicaSet the Deployment stays held, its canary without pods,
+// until the rollback's deploy ends the hold with the old version.
+func abortSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, full int32) error {
+	if _, held := heldFor(sd); !held {
+		return nil
+	}
+	sets, err := podSetsOf(ctx, c, sd)
+	if err != nil {
+		return err
+	}
+	if sets.canary != nil && ptr.Deref(sets.canary.Spec.Replicas, 1) != 0 {
+		if err := scaleSet(ctx, c, sets.canary, 0, ""); err != nil {
+			return err
+		}
+	}
+	if sets.stable == nil {
+		return nil
+	}
+	writes := []func() error{func() error { return scaleSet(ctx, c, sets.stable, full, "") }}
+	for _, rs := range sets.others {
+		writes = append(writes, func() error { return scaleSet(ctx, c, rs, 0, "") })
+	}
+	if err := together(writes); err != nil {
+		return err
+	}
+	if _, err := patchDeployment(ctx, c, sd, []jsonOp{
+		{Op: "replace", Path: "/spec/template", Value: withoutHash(sets.stable.Spec.Template)},
+		{Op: "replace", Path: "/spec/replicas", Value: full},
+	}); err != nil {
+		return err
+	}
+	return unhold(ctx, c, sd)
+}
+
+// ignoreNotFound is err unless it says the object is not there.
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
