@@ -81,11 +81,12 @@ func abPlan(ab *appfile.ABTest) canaryPlan {
 }
 
 // deployCanary runs the deploy step as a canary release. The new version starts in a
-// second Deployment beside the stable one, behind the same Service, so that the share
-// of its pods is its share of the traffic. The steps (setWeight, pause, analysis) run
-// in order; when they all passed, the stable Deployment takes the new version and the
-// canary's pods go. A failed step removes the canary's pods at once, puts the stable
-// Deployment back at its full size, and fails the step (the stage then rolls back).
+// ReplicaSet of its own inside the stable Deployment (split.go), behind the same
+// Service, so that the share of its pods is its share of the traffic. The steps
+// (setWeight, pause, analysis) run in order; when they all passed, the canary's
+// ReplicaSet grows to the full size and becomes the Deployment's. A failed step removes
+// the canary's pods at once, puts the stable pods back at their full size, and fails
+// the step (the stage then rolls back).
 // Without a stable version to compare with (the stage's first deployment, or a stage
 // already running this version) the release is a plain rolling one. When the targets
 // route through a Gateway, the route's weights split the traffic instead (route.go),
@@ -113,9 +114,8 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 		}
 		r.announce(f, 0, steps[0])
 	}
-	// After the last step the canary, grown to the full size, takes every request (the
-	// stable Deployment goes to no pods) before the stable Deployment takes the new
-	// version: the handover then starts pods from none, with no old pods to wait for.
+	// After the last step the canary grows to the full size and takes every request, the
+	// stable pods gone: the handover, a last weight of 100.
 	steps = append(steps[:len(steps):len(steps)], canary.Step{Kind: canary.SetWeight, Weight: 100})
 	for int(cs.Step) < len(steps) {
 		if res := f.prom.Spec.Resume; res != nil && res.Full && int(cs.Step) < len(plan.steps) {
@@ -350,7 +350,7 @@ func (r *Reconciler) canaryStep(ctx context.Context, f *facts, ts []canaryTarget
 }
 
 // setWeight scales the canary to the weight's share of the stable size and the stable
-// Deployment to the rest, and waits until both are there. Only ready pods receive
+// pods to the rest, and waits until both are there. Only ready pods receive
 // requests from the Service, so the traffic shifts onto pods that serve; the two
 // scale together, as Argo Rollouts' basic canary does, rather than one after the other.
 func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget, weight int) (bool, time.Duration, error) {
@@ -374,15 +374,9 @@ func (r *Reconciler) setWeight(ctx context.Context, f *facts, ts []canaryTarget,
 
 // handOver is the last weight of a canary that splits traffic by pods: every request
 // to the new version, with no moment of fewer pods ready than the stable size. The
-// canary grows to the full size first, beside the stable pods; once its pods are all
-// available, the stable Deployment's old pods go (and the baseline's), so the canary's
-// carry every request at full strength; once the Deployment controller has seen that,
-// the stable Deployment takes the new version at its full size in one write, and its
-// new pods start beside the canary's (which go when they are available, after the
-// deploy step). The stable's size and template are not changed in one write while its
-// old pods run: the Deployment controller takes a new size first, with the old
-// template, and would start old pods; with none left it makes the new version's
-// ReplicaSet at the full size at once.
+// canary's ReplicaSet grows to the full size first, beside the stable pods; once its
+// pods are all available the stable (and baseline) pods go and the Deployment's hold
+// ends, with the canary's ReplicaSet as its own at the full size (handOverSplit).
 func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) (bool, time.Duration, error) {
 	cs := f.prom.Status.Canary
 	ns, err := f.namespace()
@@ -390,13 +384,17 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 		return false, 0, &invalidError{err.Error()}
 	}
 	var waiting []string
+	poll := pollFor(ts)
 	for _, t := range ts {
-		msg, err := r.handOverSplit(ctx, f, t, ns)
+		msg, sizing, err := r.handOverSplit(ctx, f, t, ns)
 		if err != nil {
 			return false, 0, err
 		}
 		if msg != "" {
 			waiting = append(waiting, t.id+": "+msg)
+		}
+		if sizing {
+			poll = handOverPoll(ts)
 		}
 	}
 	if len(waiting) > 0 {
@@ -404,18 +402,18 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 			return false, 0, fmt.Errorf("%w: not handed over within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 		}
 		cs.Message = strings.Join(waiting, "; ")
-		// The Deployment controller's next sync is only a write away: it is not
-		// announced by an event (the old pods are still going), so it is polled.
-		return false, handOverPoll(ts), nil
+		// The canary's pods are announced by its ReplicaSet; a held Deployment's new
+		// size by nothing (its rollout is not complete), so it is polled.
+		return false, poll, nil
 	}
 	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = 100, int32(fullSize(f, ts[0])), 0, 0 //nolint:gosec // a replica count
 	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
 	return true, 0, nil
 }
 
-// handOverPoll is how often the handover looks whether the stable Deployment's
-// controller has seen its new size: in the watched cache of the local cluster often,
-// through another cluster's API server less.
+// handOverPoll is how often the handover looks whether the held Deployment's controller
+// has seen a new size (a release that changes the app's size): in the watched cache of
+// the local cluster often, through another cluster's API server less.
 func handOverPoll(ts []canaryTarget) time.Duration {
 	for _, t := range ts {
 		if !t.c.local {
@@ -453,7 +451,7 @@ func weightTracks(total int32, weight int, baseline bool) tracks {
 }
 
 // scaleTracks brings one cluster's canary, baseline and stable Deployments to their
-// counts; it returns what it waits for, or "" when all are there. The canary's and the
+// counts, for a canary through a route (one split by pods: splitTracks); it returns what it waits for, or "" when all are there. The canary's and the
 // stable's changes are sent together: each is a round trip the other need not wait for.
 func (r *Reconciler) scaleTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
 	cd, err := r.existing(ctx, t.c, ns, trackName(t.stable.GetName(), TrackCanary))
@@ -591,8 +589,8 @@ func baselineObject(sd *appsv1.Deployment, replicas int32) (*unstructured.Unstru
 	return trackObject(obj, trackBaseline, replicas)
 }
 
-// abortCanary removes the canary's pods and returns the stable Deployment to its full
-// size in every target, so the stable version has all the traffic again, then fails the
+// abortCanary removes the canary's pods and returns the stable version to its full
+// size in every target (abortIn), so the stable version has all the traffic again, then fails the
 // step with cause. An error on the way is returned instead (the step runs, fails and
 // aborts again).
 func (r *Reconciler) abortCanary(ctx context.Context, f *facts, ts []canaryTarget, cause string) error {

@@ -154,38 +154,39 @@ func stableCopy(sd *appsv1.Deployment, stable *appsv1.ReplicaSet) *appsv1.Deploy
 // ReplicaSet at the full size, then, once all its pods are available, the stable and
 // baseline pods go and the hold ends (the Deployment then has the new version's
 // ReplicaSet at its full size: nothing more starts). It returns what it waits for, or
-// "" when the hold has ended.
-func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget, ns string) (string, error) {
+// "" when the hold has ended; sizing says it waits for the Deployment controller to see
+// a new size, which no event announces.
+func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget, ns string) (msg string, sizing bool, err error) {
 	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if sd == nil {
-		return "", fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+		return "", false, fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
 	if _, held := heldFor(sd); !held {
-		return "", nil // handed over by an earlier reconcile whose status was not written
+		return "", false, nil // handed over by an earlier reconcile whose status was not written
 	}
 	sd, sets, err := r.heldStable(ctx, f, t, ns)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	full := int32(fullSize(f, t)) //nolint:gosec // a replica count
 	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
 		if write != nil {
-			return msg + " before the stable pods go", write()
+			return msg + " before the stable pods go", false, write()
 		}
-		return msg, nil
+		return msg, false, nil
 	}
 	if ptr.Deref(sd.Spec.Replicas, 1) != full {
 		// Sized while still held, so that the canary's ReplicaSet, once alone with pods,
 		// is the Deployment's size (a Recreate Deployment gives such a one its size).
 		patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, full)
 		_, err := t.c.cs.AppsV1().Deployments(ns).Patch(ctx, sd.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "ferry-canary"})
-		return "the stable deployment takes the size " + strconv.Itoa(int(full)), err
+		return "the stable deployment takes the size " + strconv.Itoa(int(full)), true, err
 	}
 	if sd.Status.ObservedGeneration < sd.Generation {
-		return "the stable deployment takes the size " + strconv.Itoa(int(full)), nil
+		return "the stable deployment takes the size " + strconv.Itoa(int(full)), true, nil
 	}
 	writes := []func() error{
 		func() error { return unhold(ctx, t.c, sd) },
@@ -201,7 +202,7 @@ func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget
 			return ignoreNotFound(scale(ctx, t.c, ns, trackName(sd.Name, trackBaseline), 0))
 		})
 	}
-	return "", together(writes)
+	return "", false, together(writes)
 }
 
 // abortSplit removes the canary's pods at once, gives the stable ReplicaSet its full
