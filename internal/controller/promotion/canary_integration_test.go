@@ -17,6 +17,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
@@ -534,4 +535,57 @@ func analyseWith(ctx context.Context, t *testing.T, c client.Client, promURL str
 	cl.Spec.PrometheusURL = promURL
 	must(t, c.Update(ctx, cl))
 	must(t, c.Create(ctx, &ferryv1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "errors", Namespace: "default"}, Spec: spec}))
+}
+
+const lingerFile = `build: {buildType: go, artifact: web}
+deploy:
+  namespace: web-linger
+  releaseType:
+    deployTimeout: 120
+    strategy: canary
+    canary: {steps: [{setWeight: 50}]}
+  helm:
+    values:
+      scaling: {enabled: false, min: 2}
+  stages:
+    - {name: dev, flows: [release], target: [{cluster_id: [local]}]}
+`
+
+// TestHandoverWaitsForTheStablePodsToGo holds 1.0.0's pods back from going with a
+// finalizer of the test's: after 1.1.0's handover they are terminating, yet a request
+// could still reach them, so the deploy step waits and says so; once the finalizer is
+// off and they are gone, the Promotion succeeds.
+func TestHandoverWaitsForTheStablePodsToGo(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	runWorkloads(ctx, t, env, cs, "web-linger", nil)
+	deliverFirst(ctx, t, c, lingerFile)
+	const finalizer = "test.ferry.dev/linger"
+	pods, err := cs.CoreV1().Pods("web-linger").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/version=1.0.0"})
+	must(t, err)
+	if len(pods.Items) != 2 {
+		t.Fatalf("%d pods of 1.0.0, want 2", len(pods.Items))
+	}
+	patch := func(name, finalizers string) {
+		_, err := cs.CoreV1().Pods("web-linger").Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"finalizers":`+finalizers+`}}`), metav1.PatchOptions{})
+		must(t, err)
+	}
+	for _, p := range pods.Items {
+		patch(p.Name, `["`+finalizer+`"]`)
+	}
+	must(t, c.Create(ctx, newReleaseOf(lingerFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "pods of 1.0.0 still going") || finishedPhase(p.Status.Phase)
+	})
+	if p.Status.Phase != ferryv1.PromotionRunning || p.Status.Canary.Phase != ferryv1.CanaryPromoting {
+		t.Fatalf("phase %s (%s), canary %+v", p.Status.Phase, checkpointMessage(p, ferryv1.StepDeploy), p.Status.Canary)
+	}
+	time.Sleep(time.Second)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil || p.Status.Phase != ferryv1.PromotionRunning {
+		t.Fatalf("with 1.0.0's pods still there: phase %s, %v", p.Status.Phase, err)
+	}
+	for _, p := range pods.Items {
+		patch(p.Name, `null`)
+	}
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 }

@@ -84,7 +84,7 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	}
 	started := checkpoint(f.prom, step).StartedAt
 	var notes, waiting []string
-	local := true
+	local, polled := true, false
 	renders := map[string]rendered{}
 	conns := map[string]*conn{}
 	for _, id := range f.stage.Clusters {
@@ -129,6 +129,11 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 		default:
 			if done, msg := rollout.Complete(d); !done {
 				waiting = append(waiting, id+": "+msg)
+			} else if msg, err := r.stablePodsLeft(ctx, f, step, c, d); err != nil || msg != "" {
+				if err != nil {
+					return false, 0, err
+				}
+				waiting, polled = append(waiting, id+": "+msg), true
 			}
 		}
 	}
@@ -146,9 +151,13 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 			return false, 0, fmt.Errorf("%w: rollout not finished within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 		}
 		setMessage(f.prom, step, msg)
-		// Changes of a local Deployment wake the Promotion; others are polled.
+		// Changes of a local Deployment wake the Promotion; others are polled, and so
+		// are pods that go.
 		wait := remotePoll
-		if local {
+		switch {
+		case polled:
+			wait = podsPoll
+		case local:
 			wait = localPoll
 		}
 		return false, min(wait, timeout-elapsed+time.Second), nil

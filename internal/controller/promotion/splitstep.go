@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
 
 // The steps of a canary split by pods (split.go): its start, each weight, the handover
@@ -248,4 +251,41 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// podsPoll is how often a deploy looks whether the stable version's pods are gone.
+const podsPoll = 50 * time.Millisecond
+
+// stablePodsLeft says, after a canary's handover, how many pods of the stable version
+// (and baseline) are still terminating; "" when none is. Until they are gone a request
+// may still reach one: a Service's endpoints and every node's proxy take a moment to
+// follow a pod's deletion (a pod's preStop sleep covers that moment), and the tests
+// after the deploy must meet the new version alone. Only pods of the stable
+// Deployment's other ReplicaSets and the baseline's count: its selector matches both.
+func (r *Reconciler) stablePodsLeft(ctx context.Context, f *facts, step string, c *conn, d *appsv1.Deployment) (string, error) {
+	if cs := f.prom.Status.Canary; step != ferryv1.StepDeploy || cs == nil || cs.Route != "" || cs.Phase != ferryv1.CanaryPromoting {
+		return "", nil
+	}
+	sets, err := podSetsOf(ctx, c, d)
+	if err != nil || sets.canary == nil {
+		return "", err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return "", fmt.Errorf("the selector of deployment %s: %w", d.Name, err)
+	}
+	pods, err := c.cs.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return "", err
+	}
+	left := 0
+	for i := range pods.Items {
+		if !metav1.IsControlledBy(&pods.Items[i], sets.canary) {
+			left++
+		}
+	}
+	if left == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("%d pods of %s still going", left, f.prom.Status.Canary.StableVersion), nil
 }
