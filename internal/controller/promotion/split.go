@@ -52,8 +52,11 @@ type hold struct {
 	Strategy appsv1.DeploymentStrategy `json:"strategy"`
 }
 
-// heldFor reads a Deployment's hold; ok is false when it is not held.
+// heldFor reads a Deployment's hold; ok is false when it is not held (or is nil).
 func heldFor(d *appsv1.Deployment) (hold, bool) {
+	if d == nil {
+		return hold{}, false
+	}
 	raw, ok := d.Annotations[annotationHold]
 	if !ok {
 		return hold{}, false

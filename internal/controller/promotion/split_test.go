@@ -34,6 +34,9 @@ func TestHeldFor(t *testing.T) {
 	if _, ok := heldFor(&appsv1.Deployment{}); ok {
 		t.Error("a Deployment without the annotation is held")
 	}
+	if _, ok := heldFor(nil); ok {
+		t.Error("no Deployment is held")
+	}
 	d := heldDeployment("1.1.0")
 	d.Annotations[annotationHold] = "not json"
 	if h, ok := heldFor(d); !ok || h.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {

@@ -53,12 +53,9 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 // heldStable reads the stable Deployment and its ReplicaSets during the steps; the
 // Deployment must still be held for the version.
 func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, ns string) (*appsv1.Deployment, podSets, error) {
-	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	sd, err := r.heldDeployment(ctx, f, t, ns)
 	if err != nil {
 		return nil, podSets{}, err
-	}
-	if sd == nil {
-		return nil, podSets{}, fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
 	if h, held := heldFor(sd); !held || h.Version != f.release.Spec.Version {
 		return nil, podSets{}, fmt.Errorf("%w: the stable deployment %s/%s is no longer held for the canary of %s", errStepFailed, ns, sd.Name, f.release.Spec.Version)
@@ -71,6 +68,29 @@ func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, n
 		return nil, podSets{}, fmt.Errorf("%w: the canary's replica set of deployment %s/%s is gone", errStepFailed, ns, sd.Name)
 	}
 	return sd, sets, nil
+}
+
+// heldDeployment reads the stable Deployment: from the watched cache, or, when the
+// cache does not show it held for the version, from the API server (the cache may not
+// have the hold written a moment ago, and a step must not take that for a hold gone).
+func (r *Reconciler) heldDeployment(ctx context.Context, f *facts, t canaryTarget, ns string) (*appsv1.Deployment, error) {
+	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if h, held := heldFor(sd); (!held || h.Version != f.release.Spec.Version) && t.c.local {
+		sd, err = t.c.cs.AppsV1().Deployments(ns).Get(ctx, t.stable.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			sd, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if sd == nil {
+		return nil, fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
+	}
+	return sd, nil
 }
 
 // splitTracks brings one cluster's canary, stable and baseline pods to their counts; it
@@ -160,12 +180,9 @@ func stableCopy(sd *appsv1.Deployment, stable *appsv1.ReplicaSet) *appsv1.Deploy
 // "" when the hold has ended; sizing says it waits for the Deployment controller to see
 // a new size, which no event announces.
 func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget, ns string) (msg string, sizing bool, err error) {
-	sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
+	sd, err := r.heldDeployment(ctx, f, t, ns)
 	if err != nil {
 		return "", false, err
-	}
-	if sd == nil {
-		return "", false, fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 	}
 	if _, held := heldFor(sd); !held {
 		return "", false, nil // handed over by an earlier reconcile whose status was not written
