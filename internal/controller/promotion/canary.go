@@ -113,6 +113,17 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 			return r.deploy(ctx, f, ferryv1.StepDeploy)
 		}
 		r.announce(f, 0, steps[0])
+		if first := firstPods(plan, cs.StableReplicas, cs.Route != ""); first.canary > 0 {
+			// The start sized the first step's pods: the ReplicaSets' news of them wakes
+			// the step, which has nothing to write before.
+			msgs := make([]string, len(ts))
+			for i, t := range ts {
+				msgs[i] = fmt.Sprintf("%s: canary scaling to %d, stable scaling to %d", t.id, first.canary, first.stable)
+			}
+			cs.Message = strings.Join(msgs, "; ")
+			setStepMessage(f, 0, len(steps)+1, steps[0])
+			return false, pollFor(ts), nil
+		}
 	}
 	// After the last step the canary grows to the full size and takes every request, the
 	// stable pods gone: the handover, a last weight of 100.
@@ -145,7 +156,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 			return false, 0, r.abortCanary(ctx, f, ts, fmt.Sprintf("canary step %d (%s) failed: %s", cs.Step+1, st, msg))
 		}
 		if !done {
-			setMessage(f.prom, ferryv1.StepDeploy, fmt.Sprintf("canary of %s, step %d of %d (%s): %s", f.release.Spec.Version, cs.Step+1, len(steps), st, cs.Message))
+			setStepMessage(f, int(cs.Step), len(steps), st)
 			if w := sooner(wait, bgWait); w != wait {
 				wait, f.exactWait = w, true
 			}
@@ -161,6 +172,12 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 	cs.Message = "every step passed: the stable deployment takes " + f.release.Spec.Version
 	r.update(f.prom, ferryv1.StepDeploy, func(c *ferryv1.Checkpoint) { c.Applied = nil })
 	return r.deploy(ctx, f, ferryv1.StepDeploy)
+}
+
+// setStepMessage says in the deploy step's message where the canary stands: step idx
+// of total (the handover counted), with the canary's own message.
+func setStepMessage(f *facts, idx, total int, st canary.Step) {
+	setMessage(f.prom, ferryv1.StepDeploy, fmt.Sprintf("canary of %s, step %d of %d (%s): %s", f.release.Spec.Version, idx+1, total, st, f.prom.Status.Canary.Message))
 }
 
 // promoteInFull skips the steps left, as a person's resume --full asks: the next is the
@@ -406,6 +423,7 @@ func (r *Reconciler) handOver(ctx context.Context, f *facts, ts []canaryTarget) 
 		// size by nothing (its rollout is not complete), so it is polled.
 		return false, poll, nil
 	}
+	f.handedOver = true
 	cs.Weight, cs.CanaryReplicas, cs.BaselineReplicas, cs.StableReplicasNow = 100, int32(fullSize(f, ts[0])), 0, 0 //nolint:gosec // a replica count
 	cs.Message = fmt.Sprintf("100%% of the traffic on %s (%d pods); the stable deployment takes it", f.release.Spec.Version, cs.CanaryReplicas)
 	return true, 0, nil

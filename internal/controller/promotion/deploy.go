@@ -110,10 +110,7 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 					return false, 0, err
 				}
 			}
-			if err := r.unholdAll(ctx, c, ns, objs); err != nil {
-				return false, 0, err
-			}
-			if err := apply(ctx, c, rd, nsLabels, objs); err != nil {
+			if err := r.applyRelease(ctx, f, c, rd, nsLabels); err != nil {
 				return false, 0, err
 			}
 		}
@@ -182,6 +179,36 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 	}
 	setMessage(f.prom, step, msg)
 	return true, 0, nil
+}
+
+// applyRelease applies a render for a deploy step: after the canary's handover in this
+// reconcile, only its Deployments (its start applied the rest of the same render, and
+// the handover ended their hold); else everything, once any hold a canary left is
+// ended.
+func (r *Reconciler) applyRelease(ctx context.Context, f *facts, c *conn, rd rendered, nsLabels map[string]string) error {
+	if !f.handedOver {
+		if err := r.unholdAll(ctx, c, rd.ns, rd.objs); err != nil {
+			return err
+		}
+		return apply(ctx, c, rd, nsLabels, rd.objs)
+	}
+	var writes []func() error
+	for _, o := range rd.objs {
+		if o.GetKind() == "Deployment" {
+			writes = append(writes, func() error { return applySized(ctx, c, o, autoscaled(rd.objs)) })
+		}
+	}
+	return together(writes)
+}
+
+// applySized applies one object; a Deployment that the render's autoscaler sizes keeps
+// the size it runs at.
+func applySized(ctx context.Context, c *conn, o *unstructured.Unstructured, scaled map[string]bool) error {
+	o, err := liveSized(ctx, c, o, scaled)
+	if err != nil {
+		return err
+	}
+	return c.applier.Apply(ctx, o)
 }
 
 // runsVersion reports whether the Deployment is the one written for the version (its
@@ -293,16 +320,45 @@ func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string,
 		return err
 	}
 	scaled := autoscaled(rec.objs)
-	for _, o := range objs {
-		o, err := liveSized(ctx, c, o, scaled)
-		if err != nil {
-			return err
+	for _, wave := range applyWaves(objs) {
+		writes := make([]func() error, len(wave))
+		for i, o := range wave {
+			writes[i] = func() error { return applySized(ctx, c, o, scaled) }
 		}
-		if err := c.applier.Apply(ctx, o); err != nil {
+		if err := together(writes); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applyWaves orders the objects for apply in waves whose objects are applied at once
+// (each a round trip the others need not wait for): first, one at a time, what the
+// API server needs to admit the rest (custom resource definitions, namespaces); then
+// what workloads use (service accounts, config, Services); then the workloads; then
+// what acts on workloads (autoscalers), which an admission webhook may check against
+// them. A wave keeps the render's order.
+func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
+	var waves [][]*unstructured.Unstructured
+	var groups [4][]*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "CustomResourceDefinition", "Namespace":
+			waves = append(waves, []*unstructured.Unstructured{o})
+		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod":
+			groups[2] = append(groups[2], o)
+		case "HorizontalPodAutoscaler", "ScaledObject", "ScaledJob":
+			groups[3] = append(groups[3], o)
+		default:
+			groups[1] = append(groups[1], o)
+		}
+	}
+	for _, g := range groups {
+		if len(g) > 0 {
+			waves = append(waves, g)
+		}
+	}
+	return waves
 }
 
 // rendered is what a deploy renders for an application into one namespace of a cluster.

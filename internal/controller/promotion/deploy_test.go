@@ -1,10 +1,13 @@
 package promotion
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // TestRunsVersion: a Deployment counts for a version only by its label, so a watched
@@ -24,5 +27,29 @@ func TestRunsVersion(t *testing.T) {
 		if got := runsVersion(d, "1.1.0"); got != c.want {
 			t.Errorf("%v: %v, want %v", c.labels, got, c.want)
 		}
+	}
+}
+
+// TestApplyWaves: what the API server needs to admit the rest goes first, one at a
+// time; workloads come after what they use, autoscalers after workloads; each wave
+// keeps the render's order.
+func TestApplyWaves(t *testing.T) {
+	var objs []*unstructured.Unstructured
+	for _, kind := range []string{"ServiceAccount", "Deployment", "HorizontalPodAutoscaler", "Service", "CustomResourceDefinition", "ConfigMap", "Job", "Namespace"} {
+		o := &unstructured.Unstructured{}
+		o.SetKind(kind)
+		objs = append(objs, o)
+	}
+	var got []string
+	for _, w := range applyWaves(objs) {
+		var kinds []string
+		for _, o := range w {
+			kinds = append(kinds, o.GetKind())
+		}
+		got = append(got, strings.Join(kinds, ","))
+	}
+	want := []string{"CustomResourceDefinition", "Namespace", "ServiceAccount,Service,ConfigMap", "Deployment,Job", "HorizontalPodAutoscaler"}
+	if !slices.Equal(got, want) {
+		t.Errorf("waves %q, want %q", got, want)
 	}
 }

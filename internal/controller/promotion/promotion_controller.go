@@ -169,6 +169,9 @@ type facts struct {
 	loaded *appfile.File
 	// exactWait asks for the step's wait without jitter: a canary pause ends on time.
 	exactWait bool
+	// handedOver says this reconcile ended the canary's hold of the stable Deployments
+	// (the watched cache may not show it yet, and they need no second release).
+	handedOver bool
 	// begun is the step this reconcile began whose status is written when it first
 	// acts (recordBegun), not before it ran.
 	begun string

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
@@ -21,7 +22,8 @@ import (
 // and an abort, in one target cluster.
 
 // startSplit holds the stable Deployment for the new version, makes the canary's
-// ReplicaSet with its first pods, then takes the stable ReplicaSet to its first size.
+// ReplicaSet with its first pods, then takes the stable ReplicaSet to its first size
+// (and any other with pods, from a rollout left unfinished, to none).
 // The canary's ReplicaSet is written first: the Deployment controller sizes a
 // ReplicaSet that alone has pods to the Deployment.
 func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *unstructured.Unstructured, version string, first tracks) error {
@@ -47,18 +49,27 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 	if err != nil || sets.stable == nil {
 		return err // without a stable ReplicaSet, the step says so
 	}
-	return scaleSet(ctx, c, sets.stable, first.stable, trackStable)
+	writes := []func() error{func() error { return scaleSet(ctx, c, sets.stable, first.stable, trackStable) }}
+	for _, rs := range sets.others {
+		writes = append(writes, func() error { return scaleSet(ctx, c, rs, 0, "") })
+	}
+	return together(writes)
 }
 
 // heldStable reads the stable Deployment and its ReplicaSets during the steps; the
-// Deployment must still be held for the version.
-func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, ns string) (*appsv1.Deployment, podSets, error) {
+// Deployment must still be held for the version. The ReplicaSets come from the watched
+// cache when settled accepts what it has (a step that only waits for pods, as after
+// every pod of a round), else through the API server.
+func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, ns string, settled func(podSets) bool) (*appsv1.Deployment, podSets, error) {
 	sd, err := r.heldDeployment(ctx, f, t, ns)
 	if err != nil {
 		return nil, podSets{}, err
 	}
 	if h, held := heldFor(sd); !held || h.Version != f.release.Spec.Version {
 		return nil, podSets{}, fmt.Errorf("%w: the stable deployment %s/%s is no longer held for the canary of %s", errStepFailed, ns, sd.Name, f.release.Spec.Version)
+	}
+	if sets, ok := r.cachedSets(ctx, t.c, sd); ok && settled != nil && settled(sets) {
+		return sd, sets, nil
 	}
 	sets, err := podSetsOf(ctx, t.c, sd)
 	if err != nil {
@@ -68,6 +79,40 @@ func (r *Reconciler) heldStable(ctx context.Context, f *facts, t canaryTarget, n
 		return nil, podSets{}, fmt.Errorf("%w: the canary's replica set of deployment %s/%s is gone", errStepFailed, ns, sd.Name)
 	}
 	return sd, sets, nil
+}
+
+// cachedSets are a held Deployment's canary and stable ReplicaSets as the watched cache
+// of the local cluster has them; ok is false unless it has exactly one of each. The
+// cache holds only ReplicaSets with a track label, so it lists no others: a step that
+// writes lists them through the API server, and scales them to nothing.
+func (r *Reconciler) cachedSets(ctx context.Context, c *conn, sd *appsv1.Deployment) (podSets, bool) {
+	if !c.local {
+		return podSets{}, false
+	}
+	list := &appsv1.ReplicaSetList{}
+	if err := r.List(ctx, list, client.InNamespace(sd.Namespace), client.HasLabels{LabelTrack}); err != nil {
+		return podSets{}, false
+	}
+	var s podSets
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if !metav1.IsControlledBy(rs, sd) || rs.DeletionTimestamp != nil {
+			continue
+		}
+		switch rs.Labels[LabelTrack] {
+		case TrackCanary:
+			if s.canary != nil || !sameTemplate(rs.Spec.Template, sd.Spec.Template) {
+				return podSets{}, false
+			}
+			s.canary = rs
+		case trackStable:
+			if s.stable != nil {
+				return podSets{}, false
+			}
+			s.stable = rs
+		}
+	}
+	return s, s.canary != nil && s.stable != nil
 }
 
 // heldDeployment reads the stable Deployment: from the watched cache, or, when the
@@ -98,7 +143,9 @@ func (r *Reconciler) heldDeployment(ctx context.Context, f *facts, t canaryTarge
 // changes are sent together, except when the canary has no pods yet: it is written
 // first then, as at its start.
 func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, ns string, want tracks) (string, error) {
-	sd, sets, err := r.heldStable(ctx, f, t, ns)
+	sd, sets, err := r.heldStable(ctx, f, t, ns, func(s podSets) bool {
+		return ptr.Deref(s.canary.Spec.Replicas, 1) == want.canary && ptr.Deref(s.stable.Spec.Replicas, 1) == want.stable
+	})
 	if err != nil {
 		return "", err
 	}
@@ -149,13 +196,17 @@ func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, 
 
 // sizeSet returns the write that brings a track's ReplicaSet to n pods (and gives it
 // the track label, whose changes wake the Promotion), with what the step then waits
-// for; without a write, what it waits for ("" when all its pods are available).
+// for; without a write, what it waits for ("" when all its pods are available). The
+// text stays the same until the pods are there, as a count of them would not: each
+// change of the Promotion's status is a write, and a round of pods would take several
+// (the ReplicaSet has the count).
 func sizeSet(ctx context.Context, c *conn, track string, rs *appsv1.ReplicaSet, n int32) (string, func() error) {
+	msg := fmt.Sprintf("%s scaling to %d", track, n)
 	if ptr.Deref(rs.Spec.Replicas, 1) != n || rs.Labels[LabelTrack] != track {
-		return fmt.Sprintf("%s scaling to %d", track, n), func() error { return scaleSet(ctx, c, rs, n, track) }
+		return msg, func() error { return scaleSet(ctx, c, rs, n, track) }
 	}
 	if !scaled(rs) {
-		return fmt.Sprintf("%s: %d of %d pods available", track, rs.Status.AvailableReplicas, n), nil
+		return msg, nil
 	}
 	return "", nil
 }
@@ -187,16 +238,19 @@ func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget
 	if _, held := heldFor(sd); !held {
 		return "", false, nil // handed over by an earlier reconcile whose status was not written
 	}
-	sd, sets, err := r.heldStable(ctx, f, t, ns)
+	full := int32(fullSize(f, t)) //nolint:gosec // a replica count
+	// While the canary's pods start, the cache tells; their end needs the others.
+	sd, sets, err := r.heldStable(ctx, f, t, ns, func(s podSets) bool {
+		return ptr.Deref(s.canary.Spec.Replicas, 1) == full && !scaled(s.canary)
+	})
 	if err != nil {
 		return "", false, err
 	}
-	full := int32(fullSize(f, t)) //nolint:gosec // a replica count
 	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
 		if write != nil {
-			return msg + " before the stable pods go", false, write()
+			err = write()
 		}
-		return msg, false, nil
+		return msg + " before the stable pods go", false, err
 	}
 	if ptr.Deref(sd.Spec.Replicas, 1) != full {
 		// Sized while still held, so that the canary's ReplicaSet, once alone with pods,
