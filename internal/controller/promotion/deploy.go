@@ -336,8 +336,9 @@ func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string,
 // (each a round trip the others need not wait for): first, one at a time, what the
 // API server needs to admit the rest (custom resource definitions, namespaces); then
 // what workloads use (service accounts, config, Services); then the workloads; then
-// what acts on workloads (autoscalers), which an admission webhook may check against
-// them. A wave keeps the render's order.
+// what sends requests to them or acts on them: routes, which must not reach a Service
+// that is not there yet (a Gateway answers 500), and autoscalers, which an admission
+// webhook may check against their workload. A wave keeps the render's order.
 func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 	var waves [][]*unstructured.Unstructured
 	var groups [4][]*unstructured.Unstructured
@@ -347,7 +348,8 @@ func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructure
 			waves = append(waves, []*unstructured.Unstructured{o})
 		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod":
 			groups[2] = append(groups[2], o)
-		case "HorizontalPodAutoscaler", "ScaledObject", "ScaledJob":
+		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "Ingress", "VirtualService",
+			"HorizontalPodAutoscaler", "ScaledObject", "ScaledJob":
 			groups[3] = append(groups[3], o)
 		default:
 			groups[1] = append(groups[1], o)
