@@ -2,11 +2,15 @@ package promotion
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
@@ -115,5 +119,46 @@ func TestPodSetsOf(t *testing.T) {
 	}
 	if s, err = podSetsOf(context.Background(), c, d); err != nil || s.stable == nil || s.stable.Name != "stable" || len(s.others) != 0 {
 		t.Errorf("with no stable pods: stable %v, others %d, %v", s.stable, len(s.others), err)
+	}
+}
+
+// TestStartSplitTakesTheVersionsReplicaSetBack starts a canary of 1.1.0 whose
+// ReplicaSet an aborted canary left without pods or label: the start makes none beside
+// it, gives it the first pod and the canary label, and takes the stable one (and an
+// older one with pods) to their first sizes.
+func TestStartSplitTakesTheVersionsReplicaSetBack(t *testing.T) {
+	ctx := context.Background()
+	sd := heldDeployment("1.0.0")
+	sd.Annotations = nil
+	set := func(version string, replicas int32) *appsv1.ReplicaSet {
+		rs, err := canarySet(heldDeployment(version), replicas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		delete(rs.Labels, LabelTrack)
+		return rs
+	}
+	left := set("1.1.0", 0)
+	cs := fake.NewClientset(sd, set("1.0.0", 4), set("0.9.0", 1), left)
+	template, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&heldDeployment("1.1.0").Spec.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"template": template}}}
+	rendered.SetName("web")
+	if err := startSplit(ctx, &conn{cs: cs}, sd, rendered, "1.1.0", tracks{canary: 1, stable: 4}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := cs.AppsV1().ReplicaSets("ns").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rs := range list.Items {
+		got[rs.Spec.Template.Labels["version"]] = fmt.Sprintf("%d %s", *rs.Spec.Replicas, rs.Labels[LabelTrack])
+	}
+	want := map[string]string{"1.1.0": "1 canary", "1.0.0": "4 stable", "0.9.0": "0 "}
+	if !maps.Equal(got, want) || len(list.Items) != 3 {
+		t.Errorf("replica sets (version: size track) %v, want %v", got, want)
 	}
 }

@@ -39,7 +39,9 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 	if err != nil {
 		return err
 	}
-	if _, err := c.cs.AppsV1().ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{FieldManager: "ferry-canary"}); err != nil && !apierrors.IsAlreadyExists(err) {
+	_, err = c.cs.AppsV1().ReplicaSets(rs.Namespace).Create(ctx, rs, metav1.CreateOptions{FieldManager: "ferry-canary"})
+	made := err == nil
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("making the canary's replica set: %w", err)
 	}
 	if first.canary == 0 {
@@ -48,6 +50,15 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 	sets, err := podSetsOf(ctx, c, held)
 	if err != nil || sets.stable == nil {
 		return err // without a stable ReplicaSet, the step says so
+	}
+	if !made && sets.canary != nil {
+		// The version's ReplicaSet was there already (a canary of it aborted before):
+		// it is the canary's, sized and labelled before the stable one shrinks.
+		if _, write := sizeSet(ctx, c, TrackCanary, sets.canary, first.canary); write != nil {
+			if err := write(); err != nil {
+				return err
+			}
+		}
 	}
 	writes := []func() error{func() error { return scaleSet(ctx, c, sets.stable, first.stable, trackStable) }}
 	for _, rs := range sets.others {
