@@ -111,11 +111,16 @@ func Canary(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(o.Out, "\ntimeline of the last run, from the Release's creation:\n")
 	tl.print(o.Out)
-	floor, err := e.canaryFloor(ctx, CanaryRuns)
+	floor, err := e.canaryFloor(ctx, CanaryRuns, "floor", false)
+	if err != nil {
+		return fmt.Errorf("the canary's floor: %w", err)
+	}
+	settled, err := e.canaryFloor(ctx, CanaryRuns, "settled", true)
 	if err != nil {
 		return fmt.Errorf("the canary's floor: %w", err)
 	}
 	slices.Sort(floor)
+	slices.Sort(settled)
 	slices.Sort(total)
 	slices.Sort(deploy)
 	fmt.Fprintf(o.Out, "\ncanary of 5 simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s), %d runs:\n", len(total))
@@ -123,6 +128,8 @@ func Canary(ctx context.Context, o Options) error {
 		pct(total, 0), pct(total, 50), pct(total, 100), pct(total, 50)-canaryPauses, pct(total, 100)-canaryPauses)
 	fmt.Fprintf(o.Out, "the same rounds of pods and pauses on two bare ReplicaSets, scaled by the benchmark as soon as its watch saw each round done (the floor here): min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
 		pct(floor, 0), pct(floor, 50), pct(floor, 100), pct(floor, 50)-canaryPauses, pct(floor, 100)-canaryPauses)
+	fmt.Fprintf(o.Out, "the same, each round done only once the old version's pods are also down to its count, as a canary that checks each weight waits for: min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
+		pct(settled, 0), pct(settled, 50), pct(settled, 100), pct(settled, 50)-canaryPauses, pct(settled, 100)-canaryPauses)
 	fmt.Fprintf(o.Out, "deploy checkpoint (canary steps and promotion, second resolution): median %s\n", pct(deploy, 50))
 	return nil
 }

@@ -24,15 +24,20 @@ import (
 const floorNamespace = "bench-bare"
 
 // canaryFloor times runs of the canary's rounds on bare ReplicaSets, each from its first
-// write to the new version's five pods available and the old version's gone.
-func (e *env) canaryFloor(ctx context.Context, runs int) ([]time.Duration, error) {
+// write to the new version's five pods available and the old version's gone. A round
+// before the last is done when the new version's pods are available; with settled, only
+// once the old version's are also down to the round's count, as a controller that
+// checks each weight before its pause waits for (Ferry, and Argo Rollouts' basic
+// canary: the stable ReplicaSet's available pods at the desired count). Its
+// ReplicaSets are named prefix-N, and go at the end.
+func (e *env) canaryFloor(ctx context.Context, runs int, prefix string, settled bool) ([]time.Duration, error) {
 	rsw, err := e.watchReplicaSets(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer rsw.w.Stop()
 	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
-	stable := "floor-0"
+	stable := prefix + "-0"
 	if _, err := rss.Create(ctx, floorReplicaSet(stable, 5), metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
@@ -41,9 +46,9 @@ func (e *env) canaryFloor(ctx context.Context, runs int) ([]time.Duration, error
 	}
 	var out []time.Duration
 	for i := 1; i <= runs; i++ {
-		canary := fmt.Sprintf("floor-%d", i)
+		canary := fmt.Sprintf("%s-%d", prefix, i)
 		start := time.Now()
-		if err := e.floorRun(ctx, rsw, stable, canary); err != nil {
+		if err := e.floorRun(ctx, rsw, stable, canary, settled); err != nil {
 			return nil, err
 		}
 		out = append(out, time.Since(start))
@@ -52,11 +57,16 @@ func (e *env) canaryFloor(ctx context.Context, runs int) ([]time.Duration, error
 		}
 		stable = canary // the next run's old version, as a promoted canary is
 	}
-	return out, nil
+	return out, rss.Delete(ctx, stable, metav1.DeleteOptions{})
 }
 
 // floorRun is one canary: weights 20 and 60 with a 1 s pause after each, then all of it.
-func (e *env) floorRun(ctx context.Context, rsw *rsWatch, stable, canary string) error {
+func (e *env) floorRun(ctx context.Context, rsw *rsWatch, stable, canary string, settled bool) error {
+	round := func(canaryPods, stablePods int32) func() bool {
+		return func() bool {
+			return rsw.available(canary) >= canaryPods && (!settled || rsw.pods(stable) == stablePods)
+		}
+	}
 	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
 	err := together(
 		func() error {
@@ -68,14 +78,14 @@ func (e *env) floorRun(ctx context.Context, rsw *rsWatch, stable, canary string)
 	if err != nil {
 		return err
 	}
-	if err := rsw.until(ctx, func() bool { return rsw.available(canary) >= 1 }); err != nil {
+	if err := rsw.until(ctx, round(1, 4)); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
 	if err := together(func() error { return e.scaleRS(ctx, canary, 3) }, func() error { return e.scaleRS(ctx, stable, 2) }); err != nil {
 		return err
 	}
-	if err := rsw.until(ctx, func() bool { return rsw.available(canary) >= 3 }); err != nil {
+	if err := rsw.until(ctx, round(3, 2)); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
