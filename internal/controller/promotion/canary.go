@@ -116,11 +116,7 @@ func (r *Reconciler) deployCanary(ctx context.Context, f *facts, plan canaryPlan
 		if first := firstPods(plan, cs.StableReplicas, cs.Route != ""); first.canary > 0 {
 			// The start sized the first step's pods: the ReplicaSets' news of them wakes
 			// the step, which has nothing to write before.
-			msgs := make([]string, len(ts))
-			for i, t := range ts {
-				msgs[i] = fmt.Sprintf("%s: canary scaling to %d, stable scaling to %d", t.id, first.canary, first.stable)
-			}
-			cs.Message = strings.Join(msgs, "; ")
+			cs.Message = splitRound(ts, first)
 			setStepMessage(f, 0, len(steps)+1, steps[0])
 			return false, pollFor(ts), nil
 		}

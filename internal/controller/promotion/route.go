@@ -171,5 +171,22 @@ func (r *Reconciler) scaleAll(ctx context.Context, f *facts, ts []canaryTarget, 
 		return false, fmt.Errorf("%w: not scaled within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(waiting, "; "))
 	}
 	cs.Message = strings.Join(waiting, "; ")
+	if cs.Route == "" {
+		cs.Message = splitRound(ts, want)
+	}
 	return true, nil
+}
+
+// splitRound says what a round of a canary split by pods brings every target to. It
+// stays the same through the round, unlike what is left of it: each change of the
+// Promotion's status is a write, which the pods of the round would wait behind.
+func splitRound(ts []canaryTarget, want tracks) string {
+	msgs := make([]string, len(ts))
+	for i, t := range ts {
+		msgs[i] = fmt.Sprintf("%s: canary scaling to %d, stable scaling to %d", t.id, want.canary, want.stable)
+		if want.baseline > 0 {
+			msgs[i] += fmt.Sprintf(", baseline scaling to %d", want.baseline)
+		}
+	}
+	return strings.Join(msgs, "; ")
 }
