@@ -119,8 +119,13 @@ func Canary(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("the canary's floor: %w", err)
 	}
+	held, err := e.floor(ctx, floorKind{runs: CanaryRuns, prefix: "held", settled: true, held: true})
+	if err != nil {
+		return fmt.Errorf("the canary's floor: %w", err)
+	}
 	slices.Sort(floor)
 	slices.Sort(settled)
+	slices.Sort(held)
 	slices.Sort(total)
 	slices.Sort(deploy)
 	fmt.Fprintf(o.Out, "\ncanary of 5 simulated pods (setWeight 20, pause 1s, setWeight 60, pause 1s), %d runs:\n", len(total))
@@ -130,6 +135,8 @@ func Canary(ctx context.Context, o Options) error {
 		pct(floor, 0), pct(floor, 50), pct(floor, 100), pct(floor, 50)-canaryPauses, pct(floor, 100)-canaryPauses)
 	fmt.Fprintf(o.Out, "the same, each round done only once the old version's pods are also down to its count, as a canary that checks each weight waits for: min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
 		pct(settled, 0), pct(settled, 50), pct(settled, 100), pct(settled, 50)-canaryPauses, pct(settled, 100)-canaryPauses)
+	fmt.Fprintf(o.Out, "the same, its ReplicaSets owned by a held Deployment (paused, Recreate, the new version's template), whose controller follows them: min %s  median %s  max %s; beyond the 2 s of pauses: median %s, max %s\n",
+		pct(held, 0), pct(held, 50), pct(held, 100), pct(held, 50)-canaryPauses, pct(held, 100)-canaryPauses)
 	fmt.Fprintf(o.Out, "deploy checkpoint (canary steps and promotion, second resolution): median %s\n", pct(deploy, 50))
 	return nil
 }

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -31,6 +33,21 @@ const floorNamespace = "bench-bare"
 // canary: the stable ReplicaSet's available pods at the desired count). Its
 // ReplicaSets are named prefix-N, and go at the end.
 func (e *env) canaryFloor(ctx context.Context, runs int, prefix string, settled bool) ([]time.Duration, error) {
+	return e.floor(ctx, floorKind{runs: runs, prefix: prefix, settled: settled})
+}
+
+// floorKind is how a floor runs: its runs, its ReplicaSets' prefix, whether a round
+// waits for the old version's pods (settled), and whether a held Deployment owns the
+// ReplicaSets (held: paused, Recreate, the new version's template, as Ferry's canary
+// holds the app's Deployment), so that its controller follows them.
+type floorKind struct {
+	runs          int
+	prefix        string
+	settled, held bool
+}
+
+func (e *env) floor(ctx context.Context, k floorKind) ([]time.Duration, error) {
+	runs, prefix, settled := k.runs, k.prefix, k.settled
 	rsw, err := e.watchReplicaSets(ctx)
 	if err != nil {
 		return nil, err
@@ -38,7 +55,14 @@ func (e *env) canaryFloor(ctx context.Context, runs int, prefix string, settled 
 	defer rsw.w.Stop()
 	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
 	stable := prefix + "-0"
-	if _, err := rss.Create(ctx, floorReplicaSet(stable, 5), metav1.CreateOptions{}); err != nil {
+	var owner *appsv1.Deployment
+	if k.held {
+		if owner, err = e.cs.AppsV1().Deployments(floorNamespace).Create(ctx, heldFloorDeployment(prefix, stable), metav1.CreateOptions{}); err != nil {
+			return nil, err
+		}
+		defer e.cs.AppsV1().Deployments(floorNamespace).Delete(context.WithoutCancel(ctx), prefix, metav1.DeleteOptions{}) //nolint:errcheck // the cluster goes with the benchmark
+	}
+	if _, err := rss.Create(ctx, floorSet(owner, stable, 5), metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
 	if err := rsw.until(ctx, func() bool { return rsw.available(stable) == 5 }); err != nil {
@@ -48,7 +72,7 @@ func (e *env) canaryFloor(ctx context.Context, runs int, prefix string, settled 
 	for i := 1; i <= runs; i++ {
 		canary := fmt.Sprintf("%s-%d", prefix, i)
 		start := time.Now()
-		if err := e.floorRun(ctx, rsw, stable, canary, settled); err != nil {
+		if err := e.floorRun(ctx, rsw, owner, stable, canary, settled); err != nil {
 			return nil, err
 		}
 		out = append(out, time.Since(start))
@@ -61,16 +85,26 @@ func (e *env) canaryFloor(ctx context.Context, runs int, prefix string, settled 
 }
 
 // floorRun is one canary: weights 20 and 60 with a 1 s pause after each, then all of it.
-func (e *env) floorRun(ctx context.Context, rsw *rsWatch, stable, canary string, settled bool) error {
+func (e *env) floorRun(ctx context.Context, rsw *rsWatch, owner *appsv1.Deployment, stable, canary string, settled bool) error {
 	round := func(canaryPods, stablePods int32) func() bool {
 		return func() bool {
 			return rsw.available(canary) >= canaryPods && (!settled || rsw.pods(stable) == stablePods)
 		}
 	}
 	rss := e.cs.AppsV1().ReplicaSets(floorNamespace)
+	if owner != nil {
+		// The hold: the Deployment takes the new version's template first.
+		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": floorTemplate(owner.Name, canary)}})
+		if err != nil {
+			return err
+		}
+		if _, err := e.cs.AppsV1().Deployments(floorNamespace).Patch(ctx, owner.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return err
+		}
+	}
 	err := together(
 		func() error {
-			_, err := rss.Create(ctx, floorReplicaSet(canary, 1), metav1.CreateOptions{})
+			_, err := rss.Create(ctx, floorSet(owner, canary, 1), metav1.CreateOptions{})
 			return err
 		},
 		func() error { return e.scaleRS(ctx, stable, 4) },
@@ -113,6 +147,48 @@ func together(writes ...func() error) error {
 		err = errors.Join(err, <-errs)
 	}
 	return err
+}
+
+// floorSet is a floor's ReplicaSet: bare, or owned by the held Deployment with its
+// template and the hash label its controller would add.
+func floorSet(owner *appsv1.Deployment, name string, replicas int32) *appsv1.ReplicaSet {
+	if owner == nil {
+		return floorReplicaSet(name, replicas)
+	}
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: floorNamespace,
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(owner, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicas), Template: floorTemplate(owner.Name, name)},
+	}
+	rs.Spec.Template.Labels["pod-template-hash"] = name
+	rs.Labels = rs.Spec.Template.Labels
+	rs.Spec.Selector = &metav1.LabelSelector{MatchLabels: rs.Spec.Template.Labels}
+	return rs
+}
+
+// heldFloorDeployment is the held floor's Deployment, held for its first ReplicaSet.
+func heldFloorDeployment(name, first string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: floorNamespace},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](5),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: floorTemplate(name, first),
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Paused:   true,
+		},
+	}
+}
+
+// floorTemplate is the pod template of a held floor's version.
+func floorTemplate(app, version string) corev1.PodTemplateSpec {
+	var t corev1.PodTemplateSpec
+	t.Labels = map[string]string{"app": app, "version": version}
+	t.Spec.NodeSelector = map[string]string{"type": "kwok"}
+	t.Spec.Tolerations = tolerateKwok()
+	t.Spec.Containers = bareContainers()
+	t.Spec.Containers[0].Image = "127.0.0.1:5000/bench/floor:" + version
+	return t
 }
 
 func floorReplicaSet(name string, replicas int32) *appsv1.ReplicaSet {
