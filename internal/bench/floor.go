@@ -20,7 +20,9 @@ import (
 // and its two 1 s pauses, driven straight on two ReplicaSets by the benchmark itself as
 // soon as its watch shows a round done: no Deployment controller, no rollout controller.
 // It is what the ReplicaSet controller, the scheduler and kwok take on this cluster;
-// whatever controller runs this canary adds its own time on top.
+// whatever controller runs this canary adds its own time on top. Two variants add what
+// a canary controller cannot avoid, or chose: rounds that also wait for the old pods to
+// go (settled), and ReplicaSets owned by a held Deployment (held), as Ferry's are.
 
 // floorNamespace is where the floor's ReplicaSets run (the bare rollouts' namespace).
 const floorNamespace = "bench-bare"
@@ -46,6 +48,7 @@ type floorKind struct {
 	settled, held bool
 }
 
+// floor times k.runs runs of a floor of kind k.
 func (e *env) floor(ctx context.Context, k floorKind) ([]time.Duration, error) {
 	runs, prefix, settled := k.runs, k.prefix, k.settled
 	rsw, err := e.watchReplicaSets(ctx)
