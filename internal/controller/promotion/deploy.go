@@ -333,35 +333,46 @@ func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string,
 }
 
 // applyWaves orders the objects for apply in waves whose objects are applied at once
-// (each a round trip the others need not wait for): first, one at a time, what the
-// API server needs to admit the rest (custom resource definitions, namespaces); then
-// what workloads use (service accounts, config, Services); then the workloads; then
-// what sends requests to them or acts on them: routes, which must not reach a Service
-// that is not there yet (a Gateway answers 500), and autoscalers, which an admission
-// webhook may check against their workload. A wave keeps the render's order.
+// (each a round trip the others need not wait for), in the spirit of Helm's install
+// order: first, one at a time, what the API server needs to admit the rest (custom
+// resource definitions, namespaces); then what workloads use (accounts and their
+// roles, config, storage, Services, budgets and policies); then the workloads; then
+// everything else, as Helm installs kinds it does not know last: routes, which must not
+// reach a Service that is not there yet (a Gateway answers 500), autoscalers, admission
+// webhooks, which must not hold up the objects before them, and custom resources. A
+// wave keeps the render's order.
 func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 	var waves [][]*unstructured.Unstructured
-	var groups [4][]*unstructured.Unstructured
+	var used, workloads, rest []*unstructured.Unstructured
 	for _, o := range objs {
-		switch o.GetKind() {
-		case "CustomResourceDefinition", "Namespace":
+		switch kind := o.GetKind(); {
+		case kind == "CustomResourceDefinition" || kind == "Namespace":
 			waves = append(waves, []*unstructured.Unstructured{o})
-		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod":
-			groups[2] = append(groups[2], o)
-		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "Ingress", "VirtualService",
-			"HorizontalPodAutoscaler", "ScaledObject", "ScaledJob":
-			groups[3] = append(groups[3], o)
+		case workloadKinds[kind]:
+			workloads = append(workloads, o)
+		case usedKinds[kind]:
+			used = append(used, o)
 		default:
-			groups[1] = append(groups[1], o)
+			rest = append(rest, o)
 		}
 	}
-	for _, g := range groups {
-		if len(g) > 0 {
-			waves = append(waves, g)
+	for _, w := range [][]*unstructured.Unstructured{used, workloads, rest} {
+		if len(w) > 0 {
+			waves = append(waves, w)
 		}
 	}
 	return waves
 }
+
+// workloadKinds are the kinds that run pods.
+var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"ReplicationController": true, "Job": true, "CronJob": true, "Pod": true}
+
+// usedKinds are what workloads use, applied before them (Helm installs them before too).
+var usedKinds = map[string]bool{"ServiceAccount": true, "Secret": true, "ConfigMap": true, "Service": true,
+	"PersistentVolume": true, "PersistentVolumeClaim": true, "StorageClass": true,
+	"Role": true, "RoleBinding": true, "ClusterRole": true, "ClusterRoleBinding": true,
+	"PodDisruptionBudget": true, "NetworkPolicy": true, "ResourceQuota": true, "LimitRange": true, "PriorityClass": true}
 
 // rendered is what a deploy renders for an application into one namespace of a cluster.
 type rendered struct {

@@ -31,11 +31,13 @@ func TestRunsVersion(t *testing.T) {
 }
 
 // TestApplyWaves: what the API server needs to admit the rest goes first, one at a
-// time; workloads come after what they use, routes and autoscalers after workloads
-// (and so after the Services a route sends to); each wave keeps the render's order.
+// time; workloads come after what they use; routes, autoscalers, webhooks and custom
+// resources after workloads (and so after the Services a route sends to); each wave
+// keeps the render's order.
 func TestApplyWaves(t *testing.T) {
 	var objs []*unstructured.Unstructured
-	for _, kind := range []string{"ServiceAccount", "HTTPRoute", "Deployment", "HorizontalPodAutoscaler", "Service", "CustomResourceDefinition", "ConfigMap", "Job", "Namespace"} {
+	for _, kind := range []string{"ServiceAccount", "HTTPRoute", "Deployment", "HorizontalPodAutoscaler", "Service", "CustomResourceDefinition",
+		"ValidatingWebhookConfiguration", "ConfigMap", "PodMonitor", "Job", "Namespace", "RoleBinding"} {
 		o := &unstructured.Unstructured{}
 		o.SetKind(kind)
 		objs = append(objs, o)
@@ -48,7 +50,8 @@ func TestApplyWaves(t *testing.T) {
 		}
 		got = append(got, strings.Join(kinds, ","))
 	}
-	want := []string{"CustomResourceDefinition", "Namespace", "ServiceAccount,Service,ConfigMap", "Deployment,Job", "HTTPRoute,HorizontalPodAutoscaler"}
+	want := []string{"CustomResourceDefinition", "Namespace", "ServiceAccount,Service,ConfigMap,RoleBinding", "Deployment,Job",
+		"HTTPRoute,HorizontalPodAutoscaler,ValidatingWebhookConfiguration,PodMonitor"}
 	if !slices.Equal(got, want) {
 		t.Errorf("waves %q, want %q", got, want)
 	}
