@@ -150,6 +150,9 @@ func Run(ctx context.Context, rc *rest.Config, o Options) error {
 	mopts.Cache.ByObject = map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
 		&appsv1.ReplicaSet{}: {Label: canaries, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}},
+		// Of the pods, those of the applications Ferry renders, slim: a canary's round
+		// is done when its pods are, which they say before their ReplicaSet does.
+		&corev1.Pod{}: {Label: ours, Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}, Transform: promotion.SlimPod},
 	}
 	mopts.Client.Cache = &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &coordinationv1.Lease{}, &corev1.ConfigMap{}}}
 	// Nothing reads managed fields: not keeping them saves a good part of the cache.

@@ -124,13 +124,16 @@ func (r *Reconciler) deploy(ctx context.Context, f *facts, step string) (bool, t
 			// the old version: only the applied version's rollout counts.
 			waiting = append(waiting, id+": the deployment of "+f.release.Spec.Version+" is not seen yet")
 		default:
-			if done, msg := rollout.Complete(d); !done {
-				waiting = append(waiting, id+": "+msg)
-			} else if msg, err := r.stablePodsLeft(ctx, f, step, c, d); err != nil || msg != "" {
-				if err != nil {
-					return false, 0, err
-				}
+			msg, handedOver, err := r.handedOverLeft(ctx, f, step, c, d)
+			switch {
+			case err != nil:
+				return false, 0, err
+			case handedOver && msg != "":
 				waiting, polled = append(waiting, id+": "+msg), true
+			case !handedOver:
+				if done, msg := rollout.Complete(d); !done {
+					waiting = append(waiting, id+": "+msg)
+				}
 			}
 		}
 	}

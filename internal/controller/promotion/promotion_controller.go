@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -88,7 +89,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: d.Namespace, Name: d.Spec.Promotion}}}
 		})).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rollingOut)).
-		Watches(&appsv1.ReplicaSet{}, handler.EnqueueRequestsFromMapFunc(r.canaryScaled)).Complete(r)
+		Watches(&appsv1.ReplicaSet{}, handler.EnqueueRequestsFromMapFunc(r.canaryScaled)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podChanged)).Complete(r)
 }
 
 // canaryScaled wakes the Promotions of a canary whose ReplicaSet has all its pods
@@ -98,25 +100,28 @@ func (r *Reconciler) canaryScaled(ctx context.Context, o client.Object) []reconc
 	if rs, ok := o.(*appsv1.ReplicaSet); !ok || !scaled(rs) {
 		return nil
 	}
-	return r.deploying(ctx, o.GetLabels())
+	return r.deployingWith(ctx, o.GetLabels(), nil)
 }
 
 // rollingOut wakes the Promotions deploying the application and stage a Deployment of
-// the local cluster belongs to once its rollout is complete, so that is seen at once.
-// Progress on the way is polled, which keeps a thousand rollouts from waking the
-// controller at every replica.
+// the local cluster belongs to once its rollout is complete, so that is seen at once,
+// or once only old pods are left (after a canary's handover, the deploy step counts
+// those itself). Progress on the way is polled, which keeps a thousand rollouts from
+// waking the controller at every replica.
 func (r *Reconciler) rollingOut(ctx context.Context, o client.Object) []reconcile.Request {
 	if d, ok := o.(*appsv1.Deployment); ok {
-		if done, _ := rollout.Complete(d); !done {
+		done, _ := rollout.Complete(d)
+		onlyOld := d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == ptr.Deref(d.Spec.Replicas, 1)
+		if !done && !onlyOld {
 			return nil
 		}
 	}
-	return r.deploying(ctx, o.GetLabels())
+	return r.deployingWith(ctx, o.GetLabels(), nil)
 }
 
-// deploying are the unfinished Promotions deploying the application and stage that
-// labels name.
-func (r *Reconciler) deploying(ctx context.Context, labels map[string]string) []reconcile.Request {
+// deployingWith are the unfinished Promotions deploying the application and stage that
+// labels name, of those keep accepts (all when it is nil).
+func (r *Reconciler) deployingWith(ctx context.Context, labels map[string]string, keep func(*ferryv1.Promotion) bool) []reconcile.Request {
 	app, stage := labels[render.LabelApplication], labels[ferryv1.LabelStage]
 	if app == "" || stage == "" {
 		return nil
@@ -127,7 +132,7 @@ func (r *Reconciler) deploying(ctx context.Context, labels map[string]string) []
 	}
 	var reqs []reconcile.Request
 	for _, p := range list.Items {
-		if !finished(p.Status.Phase) && deploying(&p) {
+		if !finished(p.Status.Phase) && deploying(&p) && (keep == nil || keep(&p)) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
 		}
 	}

@@ -54,7 +54,7 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 	if !made && sets.canary != nil {
 		// The version's ReplicaSet was there already (a canary of it aborted before):
 		// it is the canary's, sized and labelled before the stable one shrinks.
-		if _, write := sizeSet(ctx, c, TrackCanary, sets.canary, first.canary); write != nil {
+		if write := resize(ctx, c, TrackCanary, sets.canary, first.canary); write != nil {
 			if err := write(); err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, 
 	}
 	var waiting []string
 	var first, writes []func() error
-	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, want.canary); write != nil {
+	if msg, write := r.sizeSet(ctx, t.c, TrackCanary, sets.canary, want.canary); write != nil {
 		if ptr.Deref(sets.canary.Spec.Replicas, 1) == 0 {
 			first = append(first, write)
 		} else {
@@ -176,7 +176,7 @@ func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, 
 		waiting = append(waiting, msg)
 	}
 	if sets.stable != nil {
-		msg, write := sizeSet(ctx, t.c, trackStable, sets.stable, want.stable)
+		msg, write := r.sizeSet(ctx, t.c, trackStable, sets.stable, want.stable)
 		if write != nil {
 			writes = append(writes, write)
 		}
@@ -211,15 +211,24 @@ func (r *Reconciler) splitTracks(ctx context.Context, f *facts, t canaryTarget, 
 // text stays the same until the pods are there, as a count of them would not: each
 // change of the Promotion's status is a write, and a round of pods would take several
 // (the ReplicaSet has the count).
-func sizeSet(ctx context.Context, c *conn, track string, rs *appsv1.ReplicaSet, n int32) (string, func() error) {
+func (r *Reconciler) sizeSet(ctx context.Context, c *conn, track string, rs *appsv1.ReplicaSet, n int32) (string, func() error) {
 	msg := fmt.Sprintf("%s scaling to %d", track, n)
-	if ptr.Deref(rs.Spec.Replicas, 1) != n || rs.Labels[LabelTrack] != track {
-		return msg, func() error { return scaleSet(ctx, c, rs, n, track) }
+	if write := resize(ctx, c, track, rs, n); write != nil {
+		return msg, write
 	}
-	if !scaled(rs) {
+	if !r.settled(ctx, c, rs) {
 		return msg, nil
 	}
 	return "", nil
+}
+
+// resize returns the write that brings a track's ReplicaSet to n pods with the track
+// label, or nil when it has both.
+func resize(ctx context.Context, c *conn, track string, rs *appsv1.ReplicaSet, n int32) func() error {
+	if ptr.Deref(rs.Spec.Replicas, 1) == n && rs.Labels[LabelTrack] == track {
+		return nil
+	}
+	return func() error { return scaleSet(ctx, c, rs, n, track) }
 }
 
 // stableCopy is the held Deployment as it was before the canary, with the stable
@@ -250,14 +259,17 @@ func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget
 		return "", false, nil // handed over by an earlier reconcile whose status was not written
 	}
 	full := int32(fullSize(f, t)) //nolint:gosec // a replica count
-	// While the canary's pods start, the cache tells; their end needs the others.
+	// Once the canary's ReplicaSet has the full size, the cache tells the rest. It lists
+	// no other ReplicaSet of the Deployment, which the start and every round scaled to
+	// none; should one have pods again, the Deployment controller scales it down once
+	// the hold ends, and the deploy step waits for its pods to go (handedOverLeft).
 	sd, sets, err := r.heldStable(ctx, f, t, ns, func(s podSets) bool {
-		return ptr.Deref(s.canary.Spec.Replicas, 1) == full && !scaled(s.canary)
+		return ptr.Deref(s.canary.Spec.Replicas, 1) == full
 	})
 	if err != nil {
 		return "", false, err
 	}
-	if msg, write := sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
+	if msg, write := r.sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
 		if write != nil {
 			err = write()
 		}
@@ -335,30 +347,44 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// podsPoll is how often a deploy looks whether the stable version's pods are gone.
+// podsPoll is how often a deploy looks whether the stable version's pods are gone, when
+// no event of theirs may tell (pods without the application label are not watched).
 const podsPoll = 50 * time.Millisecond
 
-// stablePodsLeft says, after a canary's handover, how many pods of the stable version
-// (and baseline) are still terminating; "" when none is. Until they are gone a request
-// may still reach one: a Service's endpoints and every node's proxy take a moment to
-// follow a pod's deletion (a pod's preStop sleep covers that moment), and the tests
-// after the deploy must meet the new version alone. Only pods of the stable
-// Deployment's other ReplicaSets and the baseline's count: its selector matches both.
-func (r *Reconciler) stablePodsLeft(ctx context.Context, f *facts, step string, c *conn, d *appsv1.Deployment) (string, error) {
+// handedOverLeft says, after a canary's handover, what the deploy step still waits for,
+// in place of the Deployment's rollout status; "" when nothing. The Deployment
+// controller must have seen the hold's end, the canary's ReplicaSet must have its
+// pods, all available, and no pod of the stable version (or baseline) may be left,
+// even terminating: until they are gone a request may still reach one (a Service's
+// endpoints and every node's proxy take a moment to follow a pod's deletion, which a
+// pod's preStop sleep covers), and the tests after the deploy must meet the new
+// version alone. Those are the facts the rollout status reports, read where they are
+// first known: the Deployment's status counts the old pods only once their
+// ReplicaSet's status has. ok is false for any other deploy: its rollout status
+// decides. Only pods of the stable Deployment's other ReplicaSets and the baseline's
+// count: its selector matches both.
+func (r *Reconciler) handedOverLeft(ctx context.Context, f *facts, step string, c *conn, d *appsv1.Deployment) (msg string, ok bool, err error) {
 	if cs := f.prom.Status.Canary; step != ferryv1.StepDeploy || cs == nil || cs.Route != "" || cs.Phase != ferryv1.CanaryPromoting {
-		return "", nil
+		return "", false, nil
+	}
+	if _, held := heldFor(d); held || d.Status.ObservedGeneration < d.Generation {
+		return "waiting for the deployment controller to see the new spec", true, nil
 	}
 	sets, err := podSetsOf(ctx, c, d)
 	if err != nil || sets.canary == nil {
-		return "", err
+		return "", false, err // without the canary's ReplicaSet, the rollout status decides
+	}
+	want := ptr.Deref(d.Spec.Replicas, 1)
+	if ptr.Deref(sets.canary.Spec.Replicas, 1) != want || !r.settled(ctx, c, sets.canary) {
+		return fmt.Sprintf("%d of %d replicas available", sets.canary.Status.AvailableReplicas, want), true, nil
 	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
-		return "", fmt.Errorf("the selector of deployment %s: %w", d.Name, err)
+		return "", true, fmt.Errorf("the selector of deployment %s: %w", d.Name, err)
 	}
 	pods, err := c.cs.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return "", err
+		return "", true, err
 	}
 	left := 0
 	for i := range pods.Items {
@@ -367,7 +393,7 @@ func (r *Reconciler) stablePodsLeft(ctx context.Context, f *facts, step string, 
 		}
 	}
 	if left == 0 {
-		return "", nil
+		return "", true, nil
 	}
-	return fmt.Sprintf("%d pods of %s still going", left, f.prom.Status.Canary.StableVersion), nil
+	return fmt.Sprintf("%d pods of %s still going", left, f.prom.Status.Canary.StableVersion), true, nil
 }
