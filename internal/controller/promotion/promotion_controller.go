@@ -65,6 +65,12 @@ type Reconciler struct {
 	// rather than act again on steps already taken (scaling a canary's Deployments
 	// from a stale step would undo the next one).
 	written sync.Map
+	// reconciling holds, per Promotion being reconciled (by pointer), its status
+	// writer, which sends the Events the reconcile records once its status is written.
+	reconciling sync.Map
+	// leases holds, per stage Lease, the Lease as this process last wrote it: the next
+	// Promotion of the stage takes it without reading it first (lockStage).
+	leases sync.Map
 }
 
 // +kubebuilder:rbac:groups=ferry.dev,resources=promotions,verbs=get;list;watch
@@ -276,8 +282,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{RequeueAfter: 20 * time.Millisecond}, nil
 	}
 	st := &statusWriter{r: r, prom: prom, base: prom.DeepCopy()}
+	r.reconciling.Store(prom, st)
 	defer func() {
 		err := st.flush(ctx)
+		r.reconciling.Delete(prom)
 		if apierrors.IsConflict(err) && retErr == nil {
 			// This reconcile read an older Promotion than the API server has: nothing
 			// it decided is kept; start again from the newer one.
@@ -403,7 +411,9 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 			// A step that takes longer than one reconcile says it started; one done at
 			// once says only that it succeeded (half the Events for a thousand apps).
 			if first && r.Events != nil {
-				r.Events.Eventf(prom, nil, corev1.EventTypeNormal, "StepStarted", s.name, "step %s started for %s", s.name, prom.Spec.Release)
+				r.send(prom, func() {
+					r.Events.Eventf(prom, nil, corev1.EventTypeNormal, "StepStarted", s.name, "step %s started for %s", s.name, prom.Spec.Release)
+				})
 			}
 			if f.exactWait {
 				return false, ctrl.Result{RequeueAfter: wait}, nil
@@ -449,9 +459,39 @@ type statusWriter struct {
 	base *ferryv1.Promotion
 	// written is true once the status was written during this reconcile.
 	written bool
+	// events are the Events recorded since the last write, sent after the next: an
+	// Event tells what the status already holds, and a write that fails (a conflict)
+	// drops them with the decisions they tell of. Sent at once, they would also slow
+	// the write down, as they compete with it at the API server.
+	mu     sync.Mutex
+	events []func()
 }
 
+// later keeps an Event to send once the status is written.
+func (w *statusWriter) later(send func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, send)
+}
+
+// flush writes the status if it changed, then sends the Events recorded before;
+// without a successful write, the Events go.
 func (w *statusWriter) flush(ctx context.Context) error {
+	err := w.write(ctx)
+	w.mu.Lock()
+	events := w.events
+	w.events = nil
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, send := range events {
+		send()
+	}
+	return nil
+}
+
+func (w *statusWriter) write(ctx context.Context) error {
 	w.prom.Status.ObservedGeneration = w.prom.Generation
 	if equality.Semantic.DeepEqual(w.base.Status, w.prom.Status) {
 		return nil
@@ -712,12 +752,24 @@ func (r *Reconciler) update(p *ferryv1.Promotion, name string, fn func(*ferryv1.
 // event records a Kubernetes Event on the Promotion.
 func (r *Reconciler) event(p *ferryv1.Promotion, eventType, reason, action, note string) {
 	if r.Events != nil {
-		r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
-		r.mirror(p, eventType, reason, action, note)
+		r.send(p, func() {
+			r.Events.Eventf(p, nil, eventType, reason, action, "%s", note)
+			r.mirror(p, eventType, reason, action, note)
+		})
 	}
 	if r.records(p) {
 		outbox.Record(p, reason, action, note, r.Now())
 	}
+}
+
+// send sends a Promotion's Events: once its status is written when a reconcile of it
+// is under way (statusWriter.later), else at once.
+func (r *Reconciler) send(p *ferryv1.Promotion, events func()) {
+	if w, ok := r.reconciling.Load(p); ok {
+		w.(*statusWriter).later(events)
+		return
+	}
+	events()
 }
 
 // records says whether the Promotion's events go into its outbox: when the controller
