@@ -273,10 +273,21 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 
 // startIn starts the canary in one target: the objects other than the stable
 // Deployment applied, then the canary's first pods, in the stable Deployment's own
-// ReplicaSet (split.go) or, through a route, in a Deployment beside it.
+// ReplicaSet (split.go) or, through a route, in a Deployment beside it. Split by pods,
+// the objects of an apply's last wave (applyWaves) go after the canary's first pods are
+// asked for, as an apply sends them after the workloads: they need not hold those up.
 func (r *Reconciler) startIn(ctx context.Context, f *facts, t canaryTarget, ns, stableVersion string, first tracks) error {
 	if t.route == nil {
-		if err := apply(ctx, t.c, t.rendered(f.app.Name, ns), nil, t.others); err != nil {
+		rd := t.rendered(f.app.Name, ns)
+		var before, after []*unstructured.Unstructured
+		for _, o := range t.others {
+			if lastWave(o) {
+				after = append(after, o)
+			} else {
+				before = append(before, o)
+			}
+		}
+		if err := apply(ctx, t.c, rd, nil, before); err != nil {
 			return err
 		}
 		sd, err := r.existing(ctx, t.c, ns, t.stable.GetName())
@@ -286,7 +297,10 @@ func (r *Reconciler) startIn(ctx context.Context, f *facts, t canaryTarget, ns, 
 		if sd == nil {
 			return fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 		}
-		return startSplit(ctx, t.c, sd, t.stable, f.release.Spec.Version, first)
+		if err := startSplit(ctx, t.c, sd, t.stable, f.release.Spec.Version, first); err != nil {
+			return err
+		}
+		return applyObjects(ctx, t.c, rd, after)
 	}
 	cd, err := trackObject(t.stable, TrackCanary, first.canary)
 	if err != nil {

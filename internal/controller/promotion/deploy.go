@@ -322,6 +322,11 @@ func apply(ctx context.Context, c *conn, rec rendered, labels map[string]string,
 	if err := rec.inventory(c).Remember(ctx, rec.refs()); err != nil {
 		return err
 	}
+	return applyObjects(ctx, c, rec, objs)
+}
+
+// applyObjects applies objects of a render in their waves (applyWaves).
+func applyObjects(ctx context.Context, c *conn, rec rendered, objs []*unstructured.Unstructured) error {
 	scaled := autoscaled(rec.objs)
 	for _, wave := range applyWaves(objs) {
 		writes := make([]func() error, len(wave))
@@ -349,14 +354,14 @@ func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructure
 	var used, workloads, rest []*unstructured.Unstructured
 	for _, o := range objs {
 		switch kind := o.GetKind(); {
+		case lastWave(o):
+			rest = append(rest, o)
 		case kind == "CustomResourceDefinition" || kind == "Namespace":
 			waves = append(waves, []*unstructured.Unstructured{o})
 		case workloadKinds[kind]:
 			workloads = append(workloads, o)
-		case usedKinds[kind]:
-			used = append(used, o)
 		default:
-			rest = append(rest, o)
+			used = append(used, o)
 		}
 	}
 	for _, w := range [][]*unstructured.Unstructured{used, workloads, rest} {
@@ -365,6 +370,13 @@ func applyWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructure
 		}
 	}
 	return waves
+}
+
+// lastWave reports whether an object goes in the last wave of an apply, after the
+// workloads.
+func lastWave(o *unstructured.Unstructured) bool {
+	kind := o.GetKind()
+	return kind != "CustomResourceDefinition" && kind != "Namespace" && !workloadKinds[kind] && !usedKinds[kind]
 }
 
 // workloadKinds are the kinds that run pods.
