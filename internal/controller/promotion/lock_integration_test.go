@@ -65,3 +65,40 @@ func holderOf(l *coordinationv1.Lease) string {
 	}
 	return *l.Spec.HolderIdentity
 }
+
+// TestALeaseWrittenSinceIsReadAgain checks the lock's shortcut: the next Promotion of a
+// stage takes the Lease this process wrote last without reading it, but only while
+// nobody else has written it since. Here, once 1.0.0 is verified in dev, somebody names
+// 1.0.0's Promotion to prod (waiting for its approval, so unfinished) as the dev stage's
+// holder: 1.1.0 must read that and wait, not take the stage over.
+func TestALeaseWrittenSinceIsReadAgain(t *testing.T) {
+	rc := testenv.Start(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, rc)
+	must(t, c.Create(ctx, &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
+			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
+	}))
+	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	reportRolledOut(t, cs, "web-prod", "web")
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
+	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool {
+		return p.Status.Phase != "" && p.Status.Phase != ferryv1.PromotionSucceeded && p.Status.Phase != ferryv1.PromotionFailed
+	})
+	holder(t, cs, "web-1-0-0-dev")
+	l, err := cs.CoordinationV1().Leases("default").Get(ctx, "ferry-stage-web-dev", metav1.GetOptions{})
+	must(t, err)
+	other := "web-1-0-0-prod"
+	l.Spec.HolderIdentity = &other
+	_, err = cs.CoordinationV1().Leases("default").Update(ctx, l, metav1.UpdateOptions{})
+	must(t, err)
+	must(t, c.Create(ctx, newRelease("1.1.0", digest2)))
+	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return p.Status.Message == "waiting for web-1-0-0-prod to finish in dev" && checkpointPhase(p, ferryv1.StepPreDeploy) == ""
+	})
+	holder(t, cs, "web-1-0-0-prod")
+}
