@@ -274,8 +274,9 @@ func (r *Reconciler) startCanary(ctx context.Context, f *facts, ts []canaryTarge
 // startIn starts the canary in one target: the objects other than the stable
 // Deployment applied, then the canary's first pods, in the stable Deployment's own
 // ReplicaSet (split.go) or, through a route, in a Deployment beside it. Split by pods,
-// the objects of an apply's last wave (applyWaves) go after the canary's first pods are
-// asked for, as an apply sends them after the workloads: they need not hold those up.
+// the objects of an apply's last wave (applyWaves) go once the canary's ReplicaSet is
+// made, as an apply sends them after the workloads, beside the stable pods' first
+// scale-down: they hold up neither.
 func (r *Reconciler) startIn(ctx context.Context, f *facts, t canaryTarget, ns, stableVersion string, first tracks) error {
 	if t.route == nil {
 		rd := t.rendered(f.app.Name, ns)
@@ -297,10 +298,9 @@ func (r *Reconciler) startIn(ctx context.Context, f *facts, t canaryTarget, ns, 
 		if sd == nil {
 			return fmt.Errorf("%w: the stable deployment %s/%s is gone", errStepFailed, ns, t.stable.GetName())
 		}
-		if err := startSplit(ctx, t.c, sd, t.stable, f.release.Spec.Version, first); err != nil {
-			return err
-		}
-		return applyObjects(ctx, t.c, rd, after)
+		return startSplit(ctx, t.c, sd, t.stable, f.release.Spec.Version, first, func() error {
+			return applyObjects(ctx, t.c, rd, after)
+		})
 	}
 	cd, err := trackObject(t.stable, TrackCanary, first.canary)
 	if err != nil {

@@ -146,7 +146,7 @@ func TestStartSplitTakesTheVersionsReplicaSetBack(t *testing.T) {
 	}
 	rendered := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"template": template}}}
 	rendered.SetName("web")
-	if err := startSplit(ctx, &conn{cs: cs}, sd, rendered, "1.1.0", tracks{canary: 1, stable: 4}); err != nil {
+	if err := startSplit(ctx, &conn{cs: cs}, sd, rendered, "1.1.0", tracks{canary: 1, stable: 4}, nil); err != nil {
 		t.Fatal(err)
 	}
 	list, err := cs.AppsV1().ReplicaSets("ns").List(ctx, metav1.ListOptions{})

@@ -23,10 +23,11 @@ import (
 
 // startSplit holds the stable Deployment for the new version, makes the canary's
 // ReplicaSet with its first pods, then takes the stable ReplicaSet to its first size
-// (and any other with pods, from a rollout left unfinished, to none).
+// (and any other with pods, from a rollout left unfinished, to none), while then (if
+// not nil) runs beside that: what may go once the canary's pods are asked for.
 // The canary's ReplicaSet is written first: the Deployment controller sizes a
 // ReplicaSet that alone has pods to the Deployment.
-func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *unstructured.Unstructured, version string, first tracks) error {
+func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *unstructured.Unstructured, version string, first tracks, then func() error) error {
 	template, found, err := unstructured.NestedMap(stable.Object, "spec", "template")
 	if err != nil || !found {
 		return &invalidError{fmt.Sprintf("the Deployment %s has no pod template", stable.GetName())}
@@ -44,6 +45,16 @@ func startSplit(ctx context.Context, c *conn, sd *appsv1.Deployment, stable *uns
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("making the canary's replica set: %w", err)
 	}
+	if then == nil {
+		then = func() error { return nil }
+	}
+	return together([]func() error{then, func() error { return sizeFirst(ctx, c, held, first, made) }})
+}
+
+// sizeFirst takes a held Deployment's ReplicaSets to the canary's first sizes: the
+// canary's (when it was there before, made says not), then the stable one and the
+// others with pods.
+func sizeFirst(ctx context.Context, c *conn, held *appsv1.Deployment, first tracks, made bool) error {
 	if first.canary == 0 {
 		return nil
 	}
