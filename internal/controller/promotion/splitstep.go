@@ -280,7 +280,14 @@ func (r *Reconciler) handOverSplit(ctx context.Context, f *facts, t canaryTarget
 	if err != nil {
 		return "", false, err
 	}
-	if msg, write := r.sizeSet(ctx, t.c, TrackCanary, sets.canary, full); write != nil || msg != "" {
+	msg, write := r.sizeSet(ctx, t.c, TrackCanary, sets.canary, full)
+	if write == nil && msg == "" && !scaled(sets.canary) {
+		// Its pods are all available, but the stable pods go only once the canary's
+		// ReplicaSet counts them so too: what the Deployment controller, `kubectl get`
+		// and a person watching count, and what no dip is judged by.
+		msg = fmt.Sprintf("%s scaling to %d", TrackCanary, full)
+	}
+	if write != nil || msg != "" {
 		if write != nil {
 			err = write()
 		}
