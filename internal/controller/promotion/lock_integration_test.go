@@ -21,12 +21,7 @@ import (
 func TestOneAtATimePerStage(t *testing.T) {
 	rc := testenv.Start(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, rc)
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
-			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
-	}))
+	must(t, c.Create(ctx, devAndProd()))
 	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
 	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
 		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
@@ -74,12 +69,7 @@ func holderOf(l *coordinationv1.Lease) string {
 func TestALeaseWrittenSinceIsReadAgain(t *testing.T) {
 	rc := testenv.Start(t, "../../../config/crd")
 	ctx, c, cs := runEngine(t, rc)
-	must(t, c.Create(ctx, &ferryv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
-			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
-			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
-	}))
+	must(t, c.Create(ctx, devAndProd()))
 	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
 	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
 		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
@@ -101,4 +91,15 @@ func TestALeaseWrittenSinceIsReadAgain(t *testing.T) {
 		return p.Status.Message == "waiting for web-1-0-0-prod to finish in dev" && checkpointPhase(p, ferryv1.StepPreDeploy) == ""
 	})
 	holder(t, cs, "web-1-0-0-prod")
+}
+
+// devAndProd is the application web with a dev stage and a prod stage that needs the
+// leads' approval.
+func devAndProd() *ferryv1.Application {
+	return &ferryv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: ferryv1.ApplicationSpec{AppFile: appFile, Stages: []ferryv1.StageSpec{
+			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
+			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
+	}
 }
