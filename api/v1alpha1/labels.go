@@ -32,4 +32,9 @@ const (
 	// AnnotationCheckRequested on an ImageWatch asks for a poll of its repository now
 	// (a registry told `ferry server` of a push); its value is the time of the request.
 	AnnotationCheckRequested = "ferry.dev/check-requested"
+	// FinalizerAbortOnDelete keeps a Promotion that deploys a canary, an A/B test or a
+	// blue-green release until it has finished: deleted before, it aborts and rolls
+	// back as `ferry abort` asks, so that no Deployment stays held for a canary nobody
+	// drives.
+	FinalizerAbortOnDelete = "ferry.dev/abort-on-delete"
 )

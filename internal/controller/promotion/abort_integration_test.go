@@ -4,6 +4,8 @@ package promotion_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -59,6 +63,87 @@ func TestAbortEndsACanary(t *testing.T) {
 	checkBackOn(ctx, t, cs, "web-canary", "1.0.0", 2)
 	if _, err := approval.Abort(ctx, ann, approval.Identity{User: "ann"}, req); err == nil || err.Error() != "no promotion of web is under way in dev" {
 		t.Errorf("abort with nothing under way: %v", err)
+	}
+}
+
+// TestDeletingACanaryAbortsIt deletes a canary's Promotion while it waits for a person.
+// Its finalizer keeps it until it has aborted as `ferry abort` would (every pod back on
+// the stable version) and the stage has rolled back to 1.0.0; then it goes. A finished
+// Promotion keeps no finalizer: deleted, it goes at once.
+func TestDeletingACanaryAbortsIt(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	runWorkloads(ctx, t, env, cs, "web-canary", nil)
+	deliverFirst(ctx, t, c, canaryFile)
+	must(t, c.Create(ctx, newReleaseOf(canaryFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return strings.Contains(checkpointMessage(p, ferryv1.StepDeploy), "paused until a person resumes it")
+	})
+	if !slices.Contains(p.Finalizers, ferryv1.FinalizerAbortOnDelete) {
+		t.Errorf("a canary under way has the finalizers %v", p.Finalizers)
+	}
+	eventually(t, func() error {
+		first := &ferryv1.Promotion{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-1-0-0-dev"}, first); err != nil {
+			return err
+		}
+		if len(first.Finalizers) > 0 {
+			return fmt.Errorf("the finished promotion keeps the finalizers %v", first.Finalizers)
+		}
+		return nil
+	})
+
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: c.Scheme()})
+	must(t, err)
+	w, err := wc.Watch(ctx, &ferryv1.PromotionList{}, client.InNamespace("default"),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", "web-1-1-0-dev")})
+	must(t, err)
+	defer w.Stop()
+	must(t, c.Delete(ctx, p))
+	last := lastBeforeGone(t, w.ResultChan())
+	if msg := checkpointMessage(last, ferryv1.StepDeploy); last.Status.Phase != ferryv1.PromotionFailed ||
+		msg != "aborted: the promotion was deleted before it finished; aborted: the canary's pods are removed and 1.0.0 has all the traffic" {
+		t.Errorf("the deleted promotion ended %s: %q", last.Status.Phase, msg)
+	}
+	if checkpointPhase(last, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded || last.Status.Canary.Phase != ferryv1.CanaryAborted {
+		t.Errorf("rollback %s, canary %+v", checkpointPhase(last, ferryv1.StepRollback), last.Status.Canary)
+	}
+	checkBackOn(ctx, t, cs, "web-canary", "1.0.0", 2)
+	first := &ferryv1.Promotion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1-0-0-dev"}}
+	must(t, c.Delete(ctx, first))
+	eventually(t, func() error {
+		err := c.Get(ctx, client.ObjectKeyFromObject(first), first)
+		switch {
+		case err == nil:
+			return fmt.Errorf("the finished promotion is still there, finalizers %v", first.Finalizers)
+		case !apierrors.IsNotFound(err):
+			return err
+		}
+		return nil
+	})
+}
+
+// lastBeforeGone reads a watch of one Promotion until it is deleted, for at most a
+// minute, and returns it as it was last.
+func lastBeforeGone(t *testing.T, events <-chan watch.Event) *ferryv1.Promotion {
+	t.Helper()
+	var last *ferryv1.Promotion
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("the watch of the promotion ended")
+			}
+			if p, isProm := ev.Object.(*ferryv1.Promotion); isProm {
+				last = p
+			}
+			if ev.Type == watch.Deleted {
+				return last
+			}
+		case <-timeout:
+			t.Fatalf("the deleted promotion is still there a minute later: %+v", last)
+		}
 	}
 }
 

@@ -276,7 +276,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	if finished(prom.Status.Phase) {
 		r.written.Delete(req.NamespacedName)
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.unguard(ctx, prom)
 	}
 	if r.stale(req.NamespacedName, prom) {
 		return ctrl.Result{RequeueAfter: 20 * time.Millisecond}, nil
@@ -355,9 +355,10 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		if checkpoint(prom, s.name).Phase == ferryv1.CheckpointSucceeded {
 			continue
 		}
-		if prom.Spec.Abort != nil && prom.Status.Phase != ferryv1.PromotionRollingBack {
-			// A person ended it: the step it stands at fails, whatever it waits for (the
-			// rollback that may follow runs to its end).
+		if aborted(prom) && prom.Status.Phase != ferryv1.PromotionRollingBack {
+			// A person ended it, or deleted it while its finalizer kept it: the step it
+			// stands at fails, whatever it waits for (the rollback that may follow runs
+			// to its end).
 			err := r.abortStep(ctx, f, s.name)
 			if isStepFailure(err) {
 				return false, ctrl.Result{}, &stepFailure{s.name, strings.TrimPrefix(err.Error(), errStepFailed.Error()+": ")}
@@ -367,7 +368,7 @@ func (r *Reconciler) pass(ctx context.Context, f *facts, steps []step) (bool, ct
 		// One Promotion acts on a stage at a time, from its pre-deploy hooks to its end;
 		// the others wait before starting.
 		if (s.name == ferryv1.StepPreDeploy || s.name == ferryv1.StepRollback) && checkpoint(prom, s.name).Phase == "" {
-			other, err := r.lockStage(ctx, f)
+			other, err := r.lockAndGuard(ctx, f, s.name)
 			if err != nil {
 				return false, ctrl.Result{}, err
 			}
