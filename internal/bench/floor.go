@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -69,14 +70,14 @@ func (e *env) floor(ctx context.Context, k floorKind) ([]time.Duration, error) {
 		return nil, err
 	}
 	if err := rsw.until(ctx, func() bool { return rsw.available(stable) == 5 }); err != nil {
-		return nil, err
+		return nil, e.stuck(ctx, rsw, err)
 	}
 	var out []time.Duration
 	for i := 1; i <= runs; i++ {
 		canary := fmt.Sprintf("%s-%d", prefix, i)
 		start := time.Now()
 		if err := e.floorRun(ctx, rsw, owner, stable, canary, settled); err != nil {
-			return nil, err
+			return nil, e.stuck(ctx, rsw, err)
 		}
 		out = append(out, time.Since(start))
 		if err := rss.Delete(ctx, stable, metav1.DeleteOptions{}); err != nil {
@@ -230,6 +231,9 @@ func (r *rsWatch) available(name string) int32 { return r.last[name].AvailableRe
 // pods is how many pods a ReplicaSet still has, terminating ones included.
 func (r *rsWatch) pods(name string) int32 { return r.last[name].Replicas }
 
+// errFloorTimeout is a floor's round that did not end within its minute.
+var errFloorTimeout = errors.New("the floor's ReplicaSets did not get there within 1m")
+
 // until reads the watch until done holds, for at most a minute.
 func (r *rsWatch) until(ctx context.Context, done func() bool) error {
 	timeout := time.After(time.Minute)
@@ -243,10 +247,45 @@ func (r *rsWatch) until(ctx context.Context, done func() bool) error {
 				r.last[rs.Name] = rs.Status
 			}
 		case <-timeout:
-			return errors.New("the floor's ReplicaSets did not get there within 1m")
+			return errFloorTimeout
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 	return nil
+}
+
+// stuck adds to a floor's timeout what held it up: each ReplicaSet's pods as the watch
+// last saw them and as the API server has them now, and every pod of the floor that is
+// not ready, with its phase, node and conditions.
+func (e *env) stuck(ctx context.Context, rsw *rsWatch, err error) error {
+	if !errors.Is(err, errFloorTimeout) {
+		return err
+	}
+	var b strings.Builder
+	sets, lerr := e.cs.AppsV1().ReplicaSets(floorNamespace).List(ctx, metav1.ListOptions{})
+	if lerr != nil {
+		return fmt.Errorf("%w (listing its ReplicaSets: %w)", err, lerr)
+	}
+	for _, rs := range sets.Items {
+		seen := rsw.last[rs.Name]
+		fmt.Fprintf(&b, "; ReplicaSet %s: spec %d, the watch saw %d pods (%d available), the API server has %d (%d available)",
+			rs.Name, ptr.Deref(rs.Spec.Replicas, 1), seen.Replicas, seen.AvailableReplicas, rs.Status.Replicas, rs.Status.AvailableReplicas)
+	}
+	pods, lerr := e.cs.CoreV1().Pods(floorNamespace).List(ctx, metav1.ListOptions{})
+	if lerr != nil {
+		return fmt.Errorf("%w%s (listing its pods: %w)", err, b.String(), lerr)
+	}
+	for _, p := range pods.Items {
+		var conds []string
+		ready := false
+		for _, c := range p.Status.Conditions {
+			conds = append(conds, fmt.Sprintf("%s=%s", c.Type, c.Status))
+			ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
+		}
+		if !ready {
+			fmt.Fprintf(&b, "; pod %s: %s on %q, deleting %t, conditions %s", p.Name, p.Status.Phase, p.Spec.NodeName, p.DeletionTimestamp != nil, strings.Join(conds, " "))
+		}
+	}
+	return fmt.Errorf("%w%s", err, b.String())
 }
