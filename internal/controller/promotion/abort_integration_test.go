@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
@@ -93,14 +94,7 @@ func TestDeletingACanaryAbortsIt(t *testing.T) {
 		return nil
 	})
 
-	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: c.Scheme()})
-	must(t, err)
-	w, err := wc.Watch(ctx, &ferryv1.PromotionList{}, client.InNamespace("default"),
-		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", "web-1-1-0-dev")})
-	must(t, err)
-	defer w.Stop()
-	must(t, c.Delete(ctx, p))
-	last := lastBeforeGone(t, w.ResultChan())
+	last := deleteUntilGone(ctx, t, env.Config, c, p)
 	if msg := checkpointMessage(last, ferryv1.StepDeploy); last.Status.Phase != ferryv1.PromotionFailed ||
 		msg != "aborted: the promotion was deleted before it finished; aborted: the canary's pods are removed and 1.0.0 has all the traffic" {
 		t.Errorf("the deleted promotion ended %s: %q", last.Status.Phase, msg)
@@ -123,10 +117,18 @@ func TestDeletingACanaryAbortsIt(t *testing.T) {
 	})
 }
 
-// lastBeforeGone reads a watch of one Promotion until it is deleted, for at most a
-// minute, and returns it as it was last.
-func lastBeforeGone(t *testing.T, events <-chan watch.Event) *ferryv1.Promotion {
+// deleteUntilGone deletes a Promotion and reads a watch of it until it is gone, for at
+// most a minute; it returns the Promotion as it was last.
+func deleteUntilGone(ctx context.Context, t *testing.T, rc *rest.Config, c client.Client, p *ferryv1.Promotion) *ferryv1.Promotion {
 	t.Helper()
+	wc, err := client.NewWithWatch(rc, client.Options{Scheme: c.Scheme()})
+	must(t, err)
+	w, err := wc.Watch(ctx, &ferryv1.PromotionList{}, client.InNamespace(p.Namespace),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", p.Name)})
+	must(t, err)
+	defer w.Stop()
+	must(t, c.Delete(ctx, p))
+	events := w.ResultChan()
 	var last *ferryv1.Promotion
 	timeout := time.After(time.Minute)
 	for {
@@ -220,6 +222,33 @@ func TestAbortEndsABlueGreenPreview(t *testing.T) {
 	if msg := checkpointMessage(p, ferryv1.StepDeploy); !strings.HasPrefix(msg, "aborted by admin: not today; aborted: the preview is removed; 1.0.0 kept every request") ||
 		p.Status.BlueGreen.Phase != ferryv1.BlueGreenAborted || checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
 		t.Errorf("deploy checkpoint %q, blue-green %+v, rollback %s", msg, p.Status.BlueGreen, checkpointPhase(p, ferryv1.StepRollback))
+	}
+	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the preview deployment is still there: %v", err)
+	}
+	svc, err := cs.CoreV1().Services("web-bg").Get(ctx, "web", metav1.GetOptions{})
+	must(t, err)
+	if v, ok := svc.Spec.Selector["app.kubernetes.io/version"]; ok && v != "1.0.0" {
+		t.Errorf("the Service selects version %s", v)
+	}
+}
+
+// TestDeletingABlueGreenPreviewAbortsIt deletes the Promotion of a blue-green release
+// whose preview pods never start: the preview goes, the Service still selects 1.0.0's
+// pods, the stage rolls back, and only then is the Promotion gone.
+func TestDeletingABlueGreenPreviewAbortsIt(t *testing.T) {
+	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, env.Config)
+	go testenv.ReportRolloutsBut(ctx, cs, "web-bg", func(d *appsv1.Deployment) bool { return d.Name == "web-preview" })
+	deliverFirst(ctx, t, c, blueGreenFile)
+	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.1.0", digest2)))
+	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
+		return p.Status.BlueGreen != nil && p.Status.BlueGreen.Phase == ferryv1.BlueGreenPreviewing
+	})
+	last := deleteUntilGone(ctx, t, env.Config, c, p)
+	if msg := checkpointMessage(last, ferryv1.StepDeploy); !strings.HasPrefix(msg, "aborted: the promotion was deleted before it finished; aborted: the preview is removed; 1.0.0 kept every request") ||
+		last.Status.Phase != ferryv1.PromotionFailed || checkpointPhase(last, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
+		t.Errorf("the deleted promotion ended %s: deploy %q, rollback %s", last.Status.Phase, msg, checkpointPhase(last, ferryv1.StepRollback))
 	}
 	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the preview deployment is still there: %v", err)
