@@ -334,6 +334,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		r.fail(prom, failed.step, failed.msg)
 		return ctrl.Result{}, nil
 	}
+	if apierrors.IsConflict(err) {
+		// A write conditional on what this reconcile read (the finalizer's) met a newer
+		// Promotion: start again from that one, as after a status write's conflict.
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	}
 	if err != nil || !done {
 		return res, err
 	}
