@@ -9,12 +9,11 @@ import (
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 )
 
-// abortStep ends the Promotion at step, as a person's spec.abort asks (or its deletion,
-// see guard.go). A canary or an
-// A/B test still in its steps puts every request back on the stable version and its
-// pods go; a blue-green preview goes. The step then fails with who aborted and why: after
-// the deploy began the stage rolls back, as after any failure (which also switches a
-// blue-green release that holds the old version back to it).
+// abortStep ends the Promotion at step, as a person's spec.abort asks, or its deletion
+// (guard.go). A canary or an A/B test still in its steps puts every request back on the
+// stable version and its pods go; a blue-green preview goes. The step then fails with
+// who aborted and why: after the deploy began the stage rolls back, as after any failure
+// (which also switches a blue-green release that holds the old version back to it).
 func (r *Reconciler) abortStep(ctx context.Context, f *facts, step string) error {
 	cause := abortCause(f.prom)
 	if step == ferryv1.StepDeploy {
