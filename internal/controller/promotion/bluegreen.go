@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/appfile"
@@ -135,6 +136,54 @@ func (r *Reconciler) switchBack(ctx context.Context, f *facts) error {
 		}
 	}
 	return nil
+}
+
+// previewGone waits, after a switch back, until no pod of the preview is left in any
+// target, even terminating: until then a request may still reach one (the Service's
+// endpoints and every node's proxy take a moment to follow the switch, which the pods'
+// preStop sleep covers), and the rollback's tests must meet the old version alone. It
+// is done at once for any other release. The wait counts against the deploy timeout.
+func (r *Reconciler) previewGone(ctx context.Context, f *facts, step string) (bool, time.Duration, error) {
+	st := f.prom.Status.BlueGreen
+	if st == nil || st.Phase != ferryv1.BlueGreenSwitchedBack {
+		return true, 0, nil
+	}
+	ns, err := f.namespace()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	ts, err := r.canaryTargets(ctx, f)
+	if err != nil {
+		return false, 0, err
+	}
+	var left []string
+	for _, t := range ts {
+		sel, _, err := unstructured.NestedStringMap(t.stable.Object, "spec", "selector", "matchLabels")
+		if err != nil || len(sel) == 0 {
+			return false, 0, &invalidError{fmt.Sprintf("the deployment %s has no selector's labels to find its preview's pods by", t.stable.GetName())}
+		}
+		sel[LabelTrack] = trackPreview
+		pods, err := t.c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+		if err != nil {
+			return false, 0, err
+		}
+		if n := len(pods.Items); n > 0 {
+			left = append(left, fmt.Sprintf("%s: %d pods of the preview still going", t.id, n))
+		}
+	}
+	if len(left) == 0 {
+		return true, 0, nil
+	}
+	file, err := f.file()
+	if err != nil {
+		return false, 0, &invalidError{err.Error()}
+	}
+	timeout := deployTimeout(file.App, f.stage.Name)
+	if began := checkpoint(f.prom, step).StartedAt; began != nil && r.Now().Sub(began.Time) > timeout {
+		return false, 0, fmt.Errorf("%w: the preview's pods did not go within the deploy timeout of %s (%s)", errStepFailed, timeout, strings.Join(left, "; "))
+	}
+	setMessage(f.prom, step, "switched back to "+st.PreviousVersion+"; waiting for the preview's pods to go: "+strings.Join(left, "; "))
+	return false, podsPoll, nil
 }
 
 // startPreview applies the objects beside the stable Deployment, with the active Service

@@ -61,6 +61,9 @@ func (r *Reconciler) deployAs(step string) func(context.Context, *facts) (bool, 
 		if err := r.switchBack(ctx, f); err != nil {
 			return false, 0, err
 		}
+		if done, wait, err := r.previewGone(ctx, f, step); !done || err != nil {
+			return false, wait, err
+		}
 		return r.deploy(ctx, f, step)
 	}
 }
