@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -223,14 +224,7 @@ func TestAbortEndsABlueGreenPreview(t *testing.T) {
 		p.Status.BlueGreen.Phase != ferryv1.BlueGreenAborted || checkpointPhase(p, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
 		t.Errorf("deploy checkpoint %q, blue-green %+v, rollback %s", msg, p.Status.BlueGreen, checkpointPhase(p, ferryv1.StepRollback))
 	}
-	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the preview deployment is still there: %v", err)
-	}
-	svc, err := cs.CoreV1().Services("web-bg").Get(ctx, "web", metav1.GetOptions{})
-	must(t, err)
-	if v, ok := svc.Spec.Selector["app.kubernetes.io/version"]; ok && v != "1.0.0" {
-		t.Errorf("the Service selects version %s", v)
-	}
+	checkPreviewRemoved(ctx, t, cs)
 }
 
 // TestDeletingABlueGreenPreviewAbortsIt deletes the Promotion of a blue-green release
@@ -250,6 +244,13 @@ func TestDeletingABlueGreenPreviewAbortsIt(t *testing.T) {
 		last.Status.Phase != ferryv1.PromotionFailed || checkpointPhase(last, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
 		t.Errorf("the deleted promotion ended %s: deploy %q, rollback %s", last.Status.Phase, msg, checkpointPhase(last, ferryv1.StepRollback))
 	}
+	checkPreviewRemoved(ctx, t, cs)
+}
+
+// checkPreviewRemoved checks that web's blue-green preview in web-bg is gone and that
+// the Service web selects no version but 1.0.0.
+func checkPreviewRemoved(ctx context.Context, t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
 	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the preview deployment is still there: %v", err)
 	}
