@@ -207,13 +207,7 @@ deploy:
 // who aborted and why, and the stage rolls back.
 func TestAbortEndsABlueGreenPreview(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
-	ctx, c, cs := runEngine(t, env.Config)
-	go testenv.ReportRolloutsBut(ctx, cs, "web-bg", func(d *appsv1.Deployment) bool { return d.Name == "web-preview" })
-	deliverFirst(ctx, t, c, blueGreenFile)
-	must(t, c.Create(ctx, newReleaseOf(blueGreenFile, "1.1.0", digest2)))
-	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
-		return p.Status.BlueGreen != nil && p.Status.BlueGreen.Phase == ferryv1.BlueGreenPreviewing
-	})
+	ctx, c, cs, _ := previewing(t, env)
 	if _, err := cs.AppsV1().Deployments("web-bg").Get(ctx, "web-preview", metav1.GetOptions{}); err != nil {
 		t.Fatalf("no preview deployment: %v", err)
 	}
@@ -232,6 +226,20 @@ func TestAbortEndsABlueGreenPreview(t *testing.T) {
 // pods, the stage rolls back, and only then is the Promotion gone.
 func TestDeletingABlueGreenPreviewAbortsIt(t *testing.T) {
 	env := testenv.StartEnv(t, "../../../config/crd")
+	ctx, c, cs, p := previewing(t, env)
+	last := deleteUntilGone(ctx, t, env.Config, c, p)
+	if msg := checkpointMessage(last, ferryv1.StepDeploy); !strings.HasPrefix(msg, "aborted: the promotion was deleted before it finished; aborted: the preview is removed; 1.0.0 kept every request") ||
+		last.Status.Phase != ferryv1.PromotionFailed || checkpointPhase(last, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
+		t.Errorf("the deleted promotion ended %s: deploy %q, rollback %s", last.Status.Phase, msg, checkpointPhase(last, ferryv1.StepRollback))
+	}
+	checkPreviewRemoved(ctx, t, cs)
+}
+
+// previewing delivers web 1.0.0 as blue-green's first release, then starts 1.1.0,
+// whose preview pods never start (the status player leaves the preview Deployment
+// unreported), and returns its Promotion once it previews.
+func previewing(t *testing.T, env *testenv.Env) (context.Context, client.Client, kubernetes.Interface, *ferryv1.Promotion) {
+	t.Helper()
 	ctx, c, cs := runEngine(t, env.Config)
 	go testenv.ReportRolloutsBut(ctx, cs, "web-bg", func(d *appsv1.Deployment) bool { return d.Name == "web-preview" })
 	deliverFirst(ctx, t, c, blueGreenFile)
@@ -239,12 +247,7 @@ func TestDeletingABlueGreenPreviewAbortsIt(t *testing.T) {
 	p := waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
 		return p.Status.BlueGreen != nil && p.Status.BlueGreen.Phase == ferryv1.BlueGreenPreviewing
 	})
-	last := deleteUntilGone(ctx, t, env.Config, c, p)
-	if msg := checkpointMessage(last, ferryv1.StepDeploy); !strings.HasPrefix(msg, "aborted: the promotion was deleted before it finished; aborted: the preview is removed; 1.0.0 kept every request") ||
-		last.Status.Phase != ferryv1.PromotionFailed || checkpointPhase(last, ferryv1.StepRollback) != ferryv1.CheckpointSucceeded {
-		t.Errorf("the deleted promotion ended %s: deploy %q, rollback %s", last.Status.Phase, msg, checkpointPhase(last, ferryv1.StepRollback))
-	}
-	checkPreviewRemoved(ctx, t, cs)
+	return ctx, c, cs, p
 }
 
 // checkPreviewRemoved checks that web's blue-green preview in web-bg is gone and that

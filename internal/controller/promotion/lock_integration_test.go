@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ferryv1 "ferry.dev/ferry/api/v1alpha1"
 	"ferry.dev/ferry/internal/testenv"
@@ -19,13 +20,7 @@ import (
 // waits before its first step that acts on the cluster, naming the holder; once 1.0.0
 // is verified, 1.1.0 takes the stage's Lease and deploys.
 func TestOneAtATimePerStage(t *testing.T) {
-	rc := testenv.Start(t, "../../../config/crd")
-	ctx, c, cs := runEngine(t, rc)
-	must(t, c.Create(ctx, devAndProd()))
-	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
-		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
-	})
+	ctx, c, cs := rollingOutFirst(t)
 	holder(t, cs, "web-1-0-0-dev")
 	must(t, c.Create(ctx, newRelease("1.1.0", digest2)))
 	waitPromotion(t, c, "web-1-1-0-dev", func(p *ferryv1.Promotion) bool {
@@ -67,13 +62,7 @@ func holderOf(l *coordinationv1.Lease) string {
 // 1.0.0's Promotion to prod (waiting for its approval, so unfinished) as the dev stage's
 // holder: 1.1.0 must read that and wait, not take the stage over.
 func TestALeaseWrittenSinceIsReadAgain(t *testing.T) {
-	rc := testenv.Start(t, "../../../config/crd")
-	ctx, c, cs := runEngine(t, rc)
-	must(t, c.Create(ctx, devAndProd()))
-	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
-	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
-		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
-	})
+	ctx, c, cs := rollingOutFirst(t)
 	reportRolledOut(t, cs, "web-prod", "web")
 	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool { return p.Status.Phase == ferryv1.PromotionSucceeded })
 	waitPromotion(t, c, "web-1-0-0-prod", func(p *ferryv1.Promotion) bool {
@@ -102,4 +91,18 @@ func devAndProd() *ferryv1.Application {
 			{Name: "dev", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}},
 			{Name: "prod", Flows: []ferryv1.Flow{"release"}, Clusters: []string{"local"}, ApproverGroups: []string{"leads"}}}},
 	}
+}
+
+// rollingOutFirst starts the engine with web's stages dev and prod and releases 1.0.0,
+// returning once its deploy step in dev is running.
+func rollingOutFirst(t *testing.T) (context.Context, client.Client, kubernetes.Interface) {
+	t.Helper()
+	rc := testenv.Start(t, "../../../config/crd")
+	ctx, c, cs := runEngine(t, rc)
+	must(t, c.Create(ctx, devAndProd()))
+	must(t, c.Create(ctx, newRelease("1.0.0", digest)))
+	waitPromotion(t, c, "web-1-0-0-dev", func(p *ferryv1.Promotion) bool {
+		return checkpointPhase(p, ferryv1.StepDeploy) == ferryv1.CheckpointRunning
+	})
+	return ctx, c, cs
 }
